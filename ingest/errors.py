@@ -1,0 +1,64 @@
+"""The one error hierarchy of notesqa.
+
+    NotesQAError                 anything the user can act on; never a bare traceback
+    ├── ConfigError              a setting or config file is wrong
+    ├── InputError               bad user input (empty question, bad path, bad set file)
+    ├── DocumentError            one document could not be read (the build goes on)
+    ├── IndexNotFoundError       no index has been built yet
+    ├── IndexMismatchError       the index was built with another model or format
+    ├── BuildInProgressError     another build holds the index lock
+    ├── ModelUnavailableError    a model file or an optional dependency is missing
+    ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
+    └── BusyError                the generation queue is full
+
+The HTTP layer maps each class to a status code once (``app.api.errors``); the CLI
+prints ``error: <message>`` and exits non-zero (``app.cli``).
+"""
+
+from __future__ import annotations
+
+
+class NotesQAError(Exception):
+    """Base class: the message is meant for the user."""
+
+    code = "notesqa_error"
+
+
+class ConfigError(NotesQAError):
+    code = "config_error"
+
+
+class InputError(NotesQAError):
+    code = "invalid_input"
+
+
+class DocumentError(NotesQAError):
+    code = "document_error"
+
+
+class IndexNotFoundError(NotesQAError):
+    code = "index_not_found"
+
+
+class IndexMismatchError(NotesQAError):
+    code = "index_mismatch"
+
+
+class BuildInProgressError(NotesQAError):
+    code = "build_in_progress"
+
+
+class ModelUnavailableError(NotesQAError):
+    code = "model_unavailable"
+
+
+class UpstreamError(NotesQAError):
+    code = "upstream_error"
+
+
+class BusyError(NotesQAError):
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

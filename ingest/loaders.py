@@ -1,0 +1,150 @@
+"""Turn a file into pages of text, chosen by suffix.
+
+Each loader is a ``Loader``: ``load(data: bytes) -> list[Page]``. Loaders get bytes, not
+paths, so the caller reads each file exactly once (for the content hash too) and never
+writes to what the user gave.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from ingest.documents import Page
+from ingest.errors import DocumentError
+
+
+class Loader(Protocol):
+    def __call__(self, data: bytes) -> list[Page]: ...
+
+
+# Encodings Chinese users actually have, in the order they are tried. GB18030 is a
+# superset of GBK and GB2312, so one attempt covers all three.
+_TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK bytes.
+
+    Never raises on a stray byte: when no encoding fits exactly, the best guess is used
+    with replacement characters.
+    """
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("looks like a binary file, not text")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    for encoding in _TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and best.encoding:
+        return data.decode(best.encoding, errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def load_text(data: bytes) -> list[Page]:
+    return [Page(decode_text(data))]
+
+
+_MD_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # images carry no text worth embedding
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")  # keep a link's words, drop its URL
+
+
+def load_markdown(data: bytes) -> list[Page]:
+    text = decode_text(data)
+    text = _MD_NOISE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    return [Page(text)]
+
+
+_BLOCK_TAGS = (
+    "p div section article header footer li ul ol table tr h1 h2 h3 h4 h5 h6 br pre "
+    "blockquote dd dt"
+).split()
+
+
+def load_html(data: bytes) -> list[Page]:
+    """Visible text only; scripts, styles and other non-content elements are dropped."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(decode_text(data))
+    for tag in ("script", "style", "noscript", "template", "svg", "iframe", "head"):
+        for node in tree.css(tag):
+            node.decompose()
+    body = tree.body or tree.root
+    if body is None:
+        return [Page("")]
+    # Headings become Markdown headings so the splitter can build breadcrumbs.
+    for level in range(1, 7):
+        for node in body.css(f"h{level}"):
+            node.replace_with(f"\n\n{'#' * level} {node.text(deep=True, strip=True)}\n\n")
+    for tag in _BLOCK_TAGS:
+        for node in body.css(tag):
+            node.insert_after("\n")
+    return [Page(body.text(deep=True, separator=""))]
+
+
+def load_pdf(data: bytes) -> list[Page]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise DocumentError("the PDF is encrypted")
+        return [
+            Page(page.extract_text() or "", number=i) for i, page in enumerate(reader.pages, 1)
+        ]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise DocumentError(f"corrupt or unreadable PDF ({exc})") from exc
+
+
+def load_docx(data: bytes) -> list[Page]:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise DocumentError(f"corrupt or unreadable .docx ({exc})") from exc
+    lines: list[str] = []
+    for para in document.paragraphs:
+        style = (para.style.name if para.style is not None else "") or ""
+        text = para.text
+        match = re.match(r"Heading (\d)", style)
+        if match and text.strip():
+            lines.append(f"\n{'#' * int(match.group(1))} {text.strip()}\n")
+        else:
+            lines.append(text)
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+    return [Page("\n".join(lines))]
+
+
+LOADERS: dict[str, Callable[[bytes], list[Page]]] = {
+    ".txt": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}
+
+
+def loader_for(suffix: str) -> Callable[[bytes], list[Page]]:
+    try:
+        return LOADERS[suffix.lower()]
+    except KeyError:
+        known = ", ".join(sorted(LOADERS))
+        raise DocumentError(f"unsupported file type {suffix or '(none)'!r}; supported: {known}")

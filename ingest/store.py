@@ -1,0 +1,317 @@
+"""The on-disk index: FAISS vectors, a SQLite chunk table and a manifest, versioned.
+
+Layout of ``indexes/<name>/``::
+
+    CURRENT                 names the version being served (replaced atomically)
+    v-<time>-<id>/          one complete version
+        manifest.json       format, embedding model and dimension, chunking, documents, counts
+        vectors.faiss       inner-product index over normalised vectors; row i == chunk row i
+        chunks.sqlite       documents (cleaned text) and chunks (text, offsets, page, heading)
+        keyword/            BM25 index over the same rows (``ingest.keyword``)
+    .tmp-<id>/              a build in progress (removed by the next build if it crashed)
+    .lock                   held by a running build
+
+A build writes a whole new version in a temporary folder, renames it into place and only
+then points CURRENT at it, so a crash, ``kill -9`` or error at any moment leaves the
+previous version loadable and unchanged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.documents import Chunk
+from ingest.embed import Vectors
+from ingest.errors import BuildInProgressError, IndexMismatchError, IndexNotFoundError
+
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 2  # the current one and the one before it
+
+
+@dataclass(slots=True)
+class DocumentRecord:
+    source: str
+    sha256: str
+    chunks: int
+    size: int
+    pages: int | None
+    indexed_at: str
+
+
+@dataclass(slots=True)
+class Manifest:
+    embedding_model: str
+    dim: int
+    chunking: dict[str, int]
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    built_at: str = ""
+    chunks: int = 0
+    build_seconds: float = 0.0
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["counts"] = {"documents": len(self.documents), "chunks": self.chunks}
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        data.pop("counts", None)
+        docs = {k: DocumentRecord(**v) for k, v in data.pop("documents", {}).items()}
+        return cls(documents=docs, **data)
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+_SCHEMA = """
+CREATE TABLE documents (source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
+    seq INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX chunks_source ON chunks (source, seq);
+"""
+
+
+class LoadedIndex:
+    """A version opened for reading: manifest, FAISS index and the chunk table."""
+
+    def __init__(self, path: Path) -> None:
+        import faiss
+
+        self.path = path
+        self.manifest = Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
+        self.faiss = faiss.read_index(str(path / "vectors.faiss"))
+        # Read-only and shareable across the server's threads; the file never changes.
+        uri = f"file:{path / 'chunks.sqlite'}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    @property
+    def version(self) -> str:
+        return self.path.name
+
+    def __len__(self) -> int:
+        return int(self.faiss.ntotal)
+
+    def _chunk(self, row: tuple[Any, ...]) -> Chunk:
+        _, chunk_id, source, _, page, heading, start, end, text = row
+        return Chunk(chunk_id, source, text, start, end, page, heading)
+
+    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
+        """Chunks by FAISS row, in the order asked."""
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            r[0]: self._chunk(r)
+            for r in self._db.execute(f"SELECT * FROM chunks WHERE row IN ({marks})", list(rows))
+        }
+        return [found[r] for r in rows]
+
+    def rows_of(self, source: str) -> list[tuple[int, Chunk]]:
+        cur = self._db.execute("SELECT * FROM chunks WHERE source = ? ORDER BY seq", (source,))
+        return [(r[0], self._chunk(r)) for r in cur]
+
+    def neighbours(self, row: int) -> tuple[int | None, int | None]:
+        """Rows of the chunks before and after ``row`` in the same document."""
+        found: list[int | None] = []
+        for delta in (-1, 1):
+            hit = self._db.execute(
+                "SELECT b.row FROM chunks a JOIN chunks b "
+                "ON a.source = b.source AND b.seq = a.seq + ? WHERE a.row = ?",
+                (delta, row),
+            ).fetchone()
+            found.append(hit[0] if hit else None)
+        return found[0], found[1]
+
+    def all_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        for r in self._db.execute("SELECT * FROM chunks ORDER BY row"):
+            yield r[0], self._chunk(r)
+
+    def document_text(self, source: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def vectors(self, rows: Sequence[int]) -> Vectors:
+        if not rows:
+            return np.zeros((0, self.manifest.dim), dtype=np.float32)
+        return np.vstack([self.faiss.reconstruct(int(r)) for r in rows]).astype(np.float32)
+
+    def search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        k = min(k, len(self))
+        if k <= 0:
+            return []
+        scores, ids = self.faiss.search(query.reshape(1, -1).astype(np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass(slots=True)
+class NewVersion:
+    """Everything a build hands to ``IndexStore.publish``."""
+
+    manifest: Manifest
+    vectors: Vectors
+    chunks: list[Chunk]  # in row order, grouped by document, ``seq`` = position in document
+    texts: dict[str, tuple[str, str]]  # source -> (sha256, cleaned text)
+    extras: list[Callable[[Path], None]] = field(default_factory=list)  # e.g. the BM25 index
+
+
+class IndexStore:
+    """One named index folder: find, load and atomically replace its current version."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def current_path(self) -> Path | None:
+        try:
+            name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        path = self.root / name
+        return path if (path / "manifest.json").is_file() else None
+
+    def read_manifest(self) -> Manifest:
+        path = self.current_path()
+        if path is None:
+            raise IndexNotFoundError(
+                f"no index at {self.root}: run `notesqa build` to create it"
+            )
+        return Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
+
+    def load(self, *, embedding_model: str | None = None, dim: int | None = None) -> LoadedIndex:
+        """Open the current version, checking it was built the way it will be queried."""
+        manifest = self.read_manifest()
+        fix = "run `notesqa build --full` to rebuild it"
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index {self.name} has format {manifest.format_version}, this notesqa reads "
+                f"format {FORMAT_VERSION}: {fix}"
+            )
+        if embedding_model is not None and manifest.embedding_model != embedding_model:
+            raise IndexMismatchError(
+                f"index {self.name} was built with {manifest.embedding_model!r} but the "
+                f"configured embedding model is {embedding_model!r}: {fix}"
+            )
+        if dim is not None and manifest.dim != dim:
+            raise IndexMismatchError(
+                f"index {self.name} has dimension {manifest.dim}, the model gives {dim}: {fix}"
+            )
+        path = self.current_path()
+        assert path is not None  # read_manifest succeeded
+        return LoadedIndex(path)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive build lock; released by the OS even when the build is killed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise BuildInProgressError(
+                    f"another build of index {self.name} is running; wait for it to finish"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def publish(self, new: NewVersion) -> Path:
+        """Write a complete new version and switch CURRENT to it. Call under ``lock()``."""
+        self._remove_stale_builds()
+        tmp = self.root / f".tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            self._write(tmp, new)
+            final = self.root / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+            os.rename(tmp, final)
+            _fsync_dir(self.root)
+            pointer = self.root / "CURRENT.tmp"
+            with open(pointer, "w", encoding="utf-8") as handle:
+                handle.write(final.name + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(pointer, self.root / "CURRENT")
+            _fsync_dir(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._prune(keep=final.name)
+        return final
+
+    def _write(self, folder: Path, new: NewVersion) -> None:
+        import faiss
+
+        index = faiss.IndexFlatIP(new.manifest.dim)
+        if len(new.vectors):
+            index.add(np.ascontiguousarray(new.vectors, dtype=np.float32))
+        faiss.write_index(index, str(folder / "vectors.faiss"))
+        db = sqlite3.connect(folder / "chunks.sqlite")
+        try:
+            db.executescript(_SCHEMA)
+            db.executemany(
+                "INSERT INTO documents VALUES (?, ?, ?)",
+                [(src, sha, text) for src, (sha, text) in new.texts.items()],
+            )
+            seq: dict[str, int] = {}
+            rows = []
+            for row, c in enumerate(new.chunks):
+                n = seq.get(c.source, 0)
+                seq[c.source] = n + 1
+                rows.append((row, c.chunk_id, c.source, n, c.page, c.heading, c.start, c.end, c.text))
+            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.commit()
+        finally:
+            db.close()
+        for extra in new.extras:
+            extra(folder)
+        (folder / "manifest.json").write_text(new.manifest.to_json(), encoding="utf-8")
+        for path in folder.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
+
+    def _versions(self) -> list[Path]:
+        return sorted(p for p in self.root.glob("v-*") if p.is_dir())
+
+    def _remove_stale_builds(self) -> None:
+        # Safe: we hold the lock, so no other build owns these.
+        for stale in self.root.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def _prune(self, *, keep: str) -> None:
+        old = [p for p in self._versions() if p.name != keep]
+        for path in old[: max(0, len(old) - (KEEP_VERSIONS - 1))]:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

