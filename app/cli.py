@@ -22,6 +22,7 @@ from ingest.errors import NotesQAError
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Ask questions over your notes, with cited answers from a local model.",
 )
@@ -56,6 +57,15 @@ def _run(fn: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except Exception as exc:  # a bug, not bad input: still one line unless debugging
+        if os.environ.get("NOTESQA_DEBUG"):
+            raise
+        err.print(
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} "
+            "(set NOTESQA_DEBUG=1 for the traceback)",
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
 
 
 class _RichProgress:
@@ -149,10 +159,10 @@ def search(
     """Retrieve the top-k passages for a question."""
 
     def body() -> None:
-        from app.retrieve import Retriever
+        from app.components import retriever_from
 
         settings = _settings(config, index)
-        retriever = Retriever.from_settings(settings)
+        retriever = retriever_from(settings)
         hits = retriever.search(query, top_k=k, sources=source or None).hits
         if as_json:
             out.print_json(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False))
@@ -221,6 +231,137 @@ def serve(
         )
 
     _run(body)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    k: Annotated[int | None, typer.Option("-k", "--top-k", min=1, max=20)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole reply as JSON")] = False,
+    index: IndexOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Answer a question from the notes, streaming, then list the cited sources."""
+
+    def body() -> None:
+        from app.answer import Answer
+        from app.service import KnowledgeBase
+
+        settings = _settings(config, index)
+        answerer = KnowledgeBase(settings).load().answerer
+        final: Answer | None = None
+        for event in answerer.stream(question, top_k=k):
+            if isinstance(event, Answer):
+                final = event
+            elif not as_json:
+                out.print(event, end="", highlight=False, markup=False)
+        assert final is not None
+        if as_json:
+            out.print_json(json.dumps(final.as_dict(), ensure_ascii=False))
+            return
+        out.print()
+        if final.refused:
+            out.print(f"[yellow]{final.answer}[/yellow]", highlight=False)
+        for src in final.sources:
+            page = f" p.{src.page}" if src.page is not None else ""
+            out.print(f"  [{src.n}] {src.source}{page}  {src.heading}", highlight=False, markup=False)
+        timings = ", ".join(f"{name} {secs:.2f}s" for name, secs in final.timings.items())
+        err.print(f"[dim]{final.model}: {timings}[/dim]", highlight=False)
+
+    _run(body)
+
+
+@app.command("eval")
+def evaluate_cmd(
+    set_file: Annotated[Path, typer.Option("--set", help="JSONL question set")] = Path(
+        "bench/dev_qa.jsonl"
+    ),
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="hits per question")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print metrics as JSON")] = False,
+    results_out: Annotated[
+        Path | None, typer.Option("--results-out", help="write one JSON line per question")
+    ] = None,
+    answers: Annotated[
+        bool, typer.Option("--answers", help="also generate answers (keyword hit, refusals)")
+    ] = False,
+    translate: Annotated[
+        bool | None, typer.Option("--translate/--no-translate", help="query translation")
+    ] = None,
+    index: IndexOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Measure retrieval (and answers) on a question set: recall@k, MRR, refusals."""
+
+    def body() -> None:
+        from app.evaluate import evaluate, load_set
+        from app.service import KnowledgeBase
+
+        settings = _settings(config, index)
+        if translate is not None:
+            retrieval = settings.retrieval.model_copy(update={"translate_query": translate})
+            settings = settings.model_copy(update={"retrieval": retrieval})
+        items = load_set(set_file)
+        # Translation and answers need the generator; plain retrieval evals do not load it.
+        needs_llm = answers or settings.retrieval.translate_query
+        kb = KnowledgeBase(settings, generator=None if needs_llm else _no_generator())
+        loaded = kb.load()
+
+        def answer(q: str) -> tuple[str, bool]:
+            final = loaded.answerer.ask(q)
+            return final.answer, final.refused
+
+        report = evaluate(
+            items,
+            lambda q: loaded.retriever.search(q, top_k=k),
+            k=k,
+            answer=answer if answers else None,
+        )
+        if results_out is not None:
+            with results_out.open("w", encoding="utf-8") as handle:
+                for r in report.results:
+                    handle.write(json.dumps(r.as_json(), ensure_ascii=False) + "\n")
+        if as_json:
+            out.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+            return
+        _print_report(report, settings)
+
+    _run(body)
+
+
+def _no_generator() -> Any:
+    from app.llm.extractive import ExtractiveGenerator
+
+    return ExtractiveGenerator()
+
+
+def _print_report(report: Any, settings: Settings) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report.overall.n} questions, index {settings.index_name}")
+    cols = ["group", "n", "R@1", "R@5", "R@10", "MRR@10", "refused (should)", "refused (wrong)"]
+    if report.overall.keyword_hit is not None:
+        cols.append("keyword hit")
+    for c in cols:
+        table.add_column(c, justify="right" if c != "group" else "left")
+
+    def row(name: str, m: Any) -> None:
+        cells = [name, str(m.n)]
+        if m.answerable:
+            cells += [f"{m.r1:.3f}", f"{m.r5:.3f}", f"{m.r10:.3f}", f"{m.mrr10:.3f}"]
+        else:
+            cells += ["-"] * 4
+        cells.append(f"{m.correct_refusals:.2f}" if m.refusal_expected else "-")
+        cells.append(f"{m.false_refusals:.2f}" if m.answerable else "-")
+        if report.overall.keyword_hit is not None:
+            cells.append(f"{m.keyword_hit:.2f}" if m.keyword_hit is not None else "-")
+        table.add_row(*cells)
+
+    row("all", report.overall)
+    for name, m in report.by_type.items():
+        row(f"type={name}", m)
+    for name, m in report.by_lang.items():
+        row(f"lang={name}", m)
+    out.print(table)
 
 
 @models_app.command("fetch")

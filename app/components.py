@@ -1,4 +1,4 @@
-"""Where settings become working parts: the embedder, the index store, the retriever.
+"""Where settings become working parts: embedder, index store, retriever, generator.
 
 The CLI and the HTTP app both call these, so they are built the same way everywhere.
 """
@@ -6,11 +6,17 @@ The CLI and the HTTP app both call these, so they are built the same way everywh
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
 from ingest.embed import Embedder, make_embedder
+from ingest.keyword import KeywordIndex
 from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
+
+if TYPE_CHECKING:
+    from app.llm.base import Generator
+    from app.retrieve import Retriever
 
 # Nothing may reach a model hub at run time: weights come from packages or local folders.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,3 +41,31 @@ def store_from(settings: Settings, index_name: str | None = None) -> IndexStore:
 
 def chunking_from(settings: Settings) -> ChunkingOptions:
     return ChunkingOptions(size=settings.chunking.size, overlap=settings.chunking.overlap)
+
+
+def retriever_from(
+    settings: Settings, *, generator: Generator | None = None, embedder: Embedder | None = None
+) -> Retriever:
+    """The retriever over the current index version, checked against the embedder.
+
+    ``generator`` enables query translation (when ``retrieval.translate_query`` is on).
+    """
+    from app.rerank import CrossEncoderReranker
+    from app.retrieve import Retriever
+    from app.translate import QueryTranslator
+
+    embedder = embedder or embedder_from(settings)
+    store = store_from(settings)
+    index = store.load(embedding_model=embedder.name, dim=embedder.dim)
+    cfg = settings.retrieval
+    keyword = KeywordIndex.load(index.path) if cfg.bm25 else None
+    reranker = CrossEncoderReranker(cfg.rerank.model) if cfg.rerank.model else None
+    translator = QueryTranslator(generator) if generator and cfg.translate_query else None
+    return Retriever(
+        settings=cfg,
+        index=index,
+        embedder=embedder,
+        keyword=keyword,
+        reranker=reranker,
+        translator=translator,
+    )

@@ -20,6 +20,9 @@ Three kinds of rule, from narrow to broad:
   title lines are dropped until a line of real prose (long, with sentence punctuation)
   resumes the article, or the text ends.
 
+Code blocks clipped with their gutter leave a counting run of lines "1", "2", "3"; such
+a run is dropped, a lone number (a table cell) is not.
+
 Pinyin debris (``發(fā)展`` -> ``發展``) is a tone-marked pinyin syllable in brackets
 right after a character; only whole valid syllables with a tone mark are removed, so
 real parentheses such as ``(Self-Attention)`` or ``(2048-成千上万)`` survive.
@@ -88,11 +91,10 @@ _FURNITURE_PATTERNS = re.compile(
             r"img_\d+|\S+\.(?:png|jpe?g|gif|webp|svg)",  # bare image file names
             r".{0,4}(?:插入|写)图片描述.{0,2}|图片|image|\[图片\]",  # image alt text
             r".{0,40}home ?page.{0,40}logo",  # GitHub mirror site header
-            r"[\w.-]+ (?:avatar|photo)",  # avatar image alt text
+            r"[\w.-]+ avatar",  # avatar image alt text
             r"[\w.-]+'s (?:introduction|people|contributors)",  # GitHub mirror section titles
             r"(?:\[[^\]]{1,15}\]\s*)+",  # link labels whose targets were lost
             r"(?![\s|:=*_-]+$)\W+",  # punctuation only (markdown rules and table rows stay)
-            r"\d{1,3}",  # code-block gutter line numbers, page numbers
             r"(?:原文标题|原文链接|本文链接|文章出处|版权声明|转载请注明|本文首发于).*",
             # invitations to a reader group
             r".{0,20}(?:加入|进|加|扫码).{0,15}(?:交流|读者|技术|粉丝|微信|qq|学习|讨论)群.{0,10}",
@@ -179,6 +181,23 @@ def _indent(raw: str) -> int:
     return len(raw) - len(raw.lstrip(" \t\u00a0\u3000"))
 
 
+def _gutter(lines: list[str]) -> set[int]:
+    """Indices of a code block's line numbers, clipped as lines "1", "2", ..., "n" (n >= 2).
+
+    A lone number may be a table cell, so only a counting run is dropped.
+    """
+    found: set[int] = set()
+    i = 0
+    while i < len(lines):
+        n = 0
+        while i + n < len(lines) and lines[i + n] == str(n + 1):
+            n += 1
+        if n >= 2:
+            found.update(range(i, i + n))
+        i += max(n, 1)
+    return found
+
+
 def clean_text(text: str) -> str:
     """Text without page furniture and pinyin debris, with its line structure kept."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -189,12 +208,15 @@ def clean_text(text: str) -> str:
     if len(keys) != len(lines):  # defensive: folding never adds or removes newlines
         keys = [fold(line) for line in lines]
 
+    gutter = _gutter(lines)
     kept: list[str] = []
     in_zone = False
     in_item = False  # inside a zone, the last line was a list item or its description
-    for raw, line, key in zip(raw_lines, lines, keys, strict=True):
+    for i, (raw, line, key) in enumerate(zip(raw_lines, lines, keys, strict=True)):
         if not line:
             kept.append("")
+            continue
+        if i in gutter:
             continue
         if _is_zone_header(key):
             in_zone, in_item = True, False

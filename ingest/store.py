@@ -154,11 +154,20 @@ class LoadedIndex:
             return np.zeros((0, self.manifest.dim), dtype=np.float32)
         return np.vstack([self.faiss.reconstruct(int(r)) for r in rows]).astype(np.float32)
 
-    def search(self, query: Vectors, k: int) -> list[tuple[int, float]]:
-        k = min(k, len(self))
+    def search(
+        self, query: Vectors, k: int, *, allowed: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, cosine) of the ``k`` nearest chunks, only among ``allowed`` rows if given."""
+        import faiss
+
+        k = min(k, len(self) if allowed is None else len(allowed))
         if k <= 0:
             return []
-        scores, ids = self.faiss.search(query.reshape(1, -1).astype(np.float32), k)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, "int64")))
+        x = query.reshape(1, -1).astype(np.float32)
+        scores, ids = self.faiss.search(x, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def close(self) -> None:

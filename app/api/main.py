@@ -2,21 +2,78 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from app.api import errors, openai_routes, routes
+from app.api.deps import KB
+from app.api.gate import GenerationGate
+from app.llm.base import Generator
+from app.service import KnowledgeBase
 from app.settings import Settings
+from ingest.errors import NotesQAError
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+log = logging.getLogger("notesqa")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="notesqa", version="0.1.0")
+def create_app(settings: Settings, *, generator: Generator | None = None) -> FastAPI:
+    """The app; ``generator`` replaces the configured one (tests use a scripted one)."""
+    kb = KnowledgeBase(settings, generator=generator)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Load models and the index in the background: /healthz answers at once, /readyz
+        # once everything is loaded.
+        def warm() -> None:
+            try:
+                kb.load()
+                log.info("notesqa ready: index %s, model %s", kb.store.name, kb.generator.name)
+            except NotesQAError as exc:
+                kb.error = exc
+                log.error("notesqa not ready: %s", exc)
+
+        threading.Thread(target=warm, name="notesqa-warm", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="notesqa",
+        version="0.1.0",
+        description="Questions over your notes, answered with citations by a local model.",
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    app.state.kb = kb
+    app.state.gate = GenerationGate(settings.server.queue_size)
+    errors.install(app)
+    app.include_router(routes.router)
+    app.include_router(openai_routes.router)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
-    def readyz() -> dict[str, str]:
-        return {"status": "ready"}
+    @app.get("/readyz", tags=["ops"])
+    def readyz(kb: KB) -> Any:
+        if kb.ready:
+            return {"status": "ready", "index": kb.store.name}
+        message = str(kb.error) if kb.error else "loading the index and models"
+        code = kb.error.code if kb.error else "loading"
+        return JSONResponse(errors.error_body(code, message), 503)
+
+    if WEB.is_dir():
+        app.mount("/static", StaticFiles(directory=WEB), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index_page() -> FileResponse:
+            return FileResponse(WEB / "index.html")
 
     return app

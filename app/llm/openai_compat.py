@@ -24,7 +24,9 @@ CONNECT_TIMEOUT = 10.0
 class OpenAICompatGenerator:
     """Streams ``POST {base_url}/chat/completions`` with ``stream: true``."""
 
-    def __init__(self, settings: LLMSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self, settings: LLMSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         upstream = settings.openai
         self._settings = settings
         self._base_url = upstream.base_url.rstrip("/")

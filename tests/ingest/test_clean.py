@@ -255,7 +255,12 @@ def test_recommendation_in_running_text_is_not_a_header() -> None:
 
 def test_boilerplate_needs_several_cues() -> None:
     ad = "本项目源码均已测试,可私信博主购买,请勿用于商业用途,如有侵权请联系删除。" * 2
-    real = "我们在GitHub上下载了LoRA的源码,然后在自己的数据集上进行了微调,效果比全量微调更稳定。"
+    # a long line with two cues is still prose
+    real = (
+        "我们在GitHub上下载了LoRA的源码,又购买了一台云服务器,然后在自己的数据集上进行了微调,"
+        "效果比全量微调更稳定,显存占用也小很多。"
+    )
+    assert len(real) > 60
     assert clean_text(f"{ad}\n\n{real}") == real
 
 
@@ -263,6 +268,11 @@ def test_whitespace_and_newlines_are_normalised() -> None:
     assert clean_text("a  \t b   \r\n\r\n\r\n\r\nc\rd  ") == "a b\n\nc\nd"
     assert clean_text("  • 缩进的列表项\n\t第二行") == "• 缩进的列表项\n第二行"
     assert clean_text("x\u00a0\u3000y\u200b") == "x y"
+
+
+def test_code_gutter_numbers_go_but_a_lone_number_stays() -> None:
+    assert clean_text("代码:\n1\n2\n3\nx = 1") == "代码:\nx = 1"
+    assert clean_text("GLM\n130\nBLOOM\n176") == "GLM\n130\nBLOOM\n176"
 
 
 def test_markdown_rules_and_table_separators_stay() -> None:

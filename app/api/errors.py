@@ -1,0 +1,73 @@
+"""One JSON error shape for every 4xx/5xx: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest import errors as e
+
+# The one place domain errors meet HTTP status codes.
+STATUS: dict[type[e.NotesQAError], int] = {
+    e.InputError: 400,
+    e.ConfigError: 500,
+    e.DocumentError: 400,
+    e.IndexNotFoundError: 503,
+    e.IndexMismatchError: 503,
+    e.BuildInProgressError: 409,
+    e.ModelUnavailableError: 503,
+    e.UpstreamError: 502,
+    e.BusyError: 503,
+}
+
+
+class NotFoundError(e.NotesQAError):
+    code = "not_found"
+
+
+STATUS[NotFoundError] = 404
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def status_of(exc: e.NotesQAError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.NotesQAError)
+    async def domain(_: Request, exc: e.NotesQAError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.BusyError) else None
+        return JSONResponse(error_body(exc.code, str(exc)), status_of(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return JSONResponse(error_body("invalid_json", "the request body is not valid JSON"), 400)
+        parts = []
+        for err in errors[:3]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where or 'body'}: {err.get('msg')}")
+        return JSONResponse(error_body("invalid_request", "; ".join(parts)), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            error_body("internal_error", f"unexpected {type(exc).__name__}; see the server log"),
+            500,
+        )

@@ -1,0 +1,113 @@
+"""The native API: search, ask (JSON or SSE), index status and documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from app.answer import Answer
+from app.api import sse
+from app.api.deps import KB, Current, Gate
+from app.api.errors import error_body, status_of
+from app.api.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    DocumentsResponse,
+    HitOut,
+    IndexStatus,
+    SearchRequest,
+    SearchResponse,
+)
+from app.llm.base import Message
+from ingest.errors import NotesQAError
+
+router = APIRouter(prefix="/api", tags=["notesqa"])
+
+
+@router.post("/search")
+def search(body: SearchRequest, current: Current) -> SearchResponse:
+    result = current.retriever.search(body.query, top_k=body.top_k, sources=body.sources)
+    return SearchResponse(
+        hits=[HitOut.model_validate(h.as_dict()) for h in result.hits], found=result.found
+    )
+
+
+@router.post(
+    "/ask",
+    response_model=AskResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE"}},
+)
+def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | StreamingResponse:
+    history = [Message(t.role, t.content) for t in body.history]
+    slot = gate.acquire()  # BusyError (503) before any byte is sent
+    try:
+        events = current.answerer.stream(
+            body.question, history=history, top_k=body.top_k, sources=body.sources
+        )
+        first = next(events)  # bad input raises here, while a 4xx can still be sent
+    except BaseException:
+        slot.release()
+        raise
+    if not body.stream:
+        try:
+            final = first if isinstance(first, Answer) else _last(events)
+        finally:
+            slot.release()
+        return AskResponse.model_validate(final.as_dict())
+
+    def stream() -> Iterator[str]:
+        try:
+            for item in chain([first], events):
+                if isinstance(item, Answer):
+                    yield sse.event(item.as_dict(), name="done")
+                else:
+                    yield sse.event({"text": item}, name="token")
+        except NotesQAError as exc:
+            body = error_body(exc.code, str(exc)) | {"status": status_of(exc)}
+            yield sse.event(body, name="error")
+        finally:
+            slot.release()
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=sse.HEADERS)
+
+
+def _last(events: Iterator[str | Answer]) -> Answer:
+    final = None
+    for item in events:
+        if isinstance(item, Answer):
+            final = item
+    assert final is not None, "Answerer.stream always ends with an Answer"
+    return final
+
+
+@router.get("/index")
+def index_status(kb: KB, current: Current) -> IndexStatus:
+    m = current.retriever.index.manifest
+    return IndexStatus(
+        index=kb.store.name,
+        version=current.version,
+        embedding_model=m.embedding_model,
+        dim=m.dim,
+        chunking=m.chunking,
+        documents=len(m.documents),
+        chunks=m.chunks,
+        built_at=m.built_at,
+        llm={"backend": kb.settings.llm.backend, "model": kb.generator.name},
+    )
+
+
+@router.get("/documents")
+def documents(current: Current) -> DocumentsResponse:
+    m = current.retriever.index.manifest
+    return DocumentsResponse(
+        documents=[
+            DocumentOut(
+                source=r.source, chunks=r.chunks, indexed_at=r.indexed_at, size=r.size, pages=r.pages
+            )
+            for r in sorted(m.documents.values(), key=lambda r: r.source)
+        ]
+    )

@@ -1,0 +1,117 @@
+"""Request and response models of the HTTP API (pydantic at the edge only)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=2000)
+    top_k: int = Field(5, ge=1, le=50)
+    sources: list[str] | None = Field(None, description="file names or globs to search in")
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float
+    relevance: float
+    text: str
+    source: str
+    page: int | None
+    heading: str
+    chunk_id: str
+    start: int
+    end: int
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+    found: bool
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000)
+    top_k: int | None = Field(None, ge=1, le=20)
+    history: list[Turn] = Field(default_factory=list, max_length=50)
+    stream: bool = False
+    sources: list[str] | None = None
+
+
+class SourceOut(BaseModel):
+    n: int
+    source: str
+    page: int | None
+    heading: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    quote_start: int
+    quote_end: int
+    chunk_ids: list[str]
+
+
+class AskResponse(BaseModel):
+    answer: str
+    refused: bool
+    flagged: bool
+    sources: list[SourceOut]
+    model: str
+    timings: dict[str, float]
+    grounding: float | None = None
+    query: str = ""
+
+
+class IndexStatus(BaseModel):
+    index: str
+    version: str
+    embedding_model: str
+    dim: int
+    chunking: dict[str, int]
+    documents: int
+    chunks: int
+    built_at: str
+    llm: dict[str, str]
+
+
+class DocumentOut(BaseModel):
+    source: str
+    chunks: int
+    indexed_at: str
+    size: int
+    pages: int | None
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+# OpenAI-compatible chat completions: only the fields notesqa reads; others are accepted.
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(
+                str(part.get("text", "")) for part in self.content if part.get("type") == "text"
+            )
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)

@@ -1,0 +1,42 @@
+"""Language guesses good enough to route a question: Chinese or English."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_lang(text: str) -> str:
+    """'zh' when CJK characters carry the text, else 'en'.
+
+    A Chinese question often quotes Latin names (GPT-3, BLOOM-176B); a CJK character
+    carries about as much as a short English word, so a few of them outweigh many
+    Latin letters.
+    """
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    return "zh" if cjk and cjk * 8 >= latin else "en"
+
+
+def corpus_lang(texts: Iterable[str], *, sample: int = 500) -> str:
+    cjk = latin = 0
+    for i, text in enumerate(texts):
+        if i >= sample:
+            break
+        cjk += len(_CJK.findall(text))
+        latin += len(_LATIN.findall(text))
+    return "zh" if cjk * 5 >= latin else "en"
+
+
+REFUSALS = {
+    "zh": "抱歉，知识库中没有找到能回答这个问题的内容。",
+    "en": "Sorry, the knowledge base does not contain the answer to this question.",
+}
+
+
+def refusal(lang: str) -> str:
+    """The fixed "not in the knowledge base" reply, in the question's language."""
+    return REFUSALS.get(lang, REFUSALS["en"])

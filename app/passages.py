@@ -1,0 +1,73 @@
+"""Context assembly: hits become the numbered passages a prompt shows and cites.
+
+Adjacent or overlapping chunks of the same document among the hits are merged into one
+passage cut from the document's cleaned text, so a list split over two chunks reaches
+the model whole, and the overlap between chunks is not shown twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ingest.documents import Hit
+
+
+@dataclass(slots=True)
+class Passage:
+    source: str
+    text: str
+    start: int
+    end: int
+    page: int | None
+    heading: str
+    chunk_ids: list[str]
+    rank: int  # best rank among its chunks
+
+
+def assemble(
+    hits: Sequence[Hit],
+    *,
+    document_text: Callable[[str], str | None],
+    merge: bool = True,
+    max_gap: int = 2,
+) -> list[Passage]:
+    """Passages in the order of their best hit; chunks of one page that touch are merged."""
+    passages = [
+        Passage(
+            h.chunk.source,
+            h.chunk.text,
+            h.chunk.start,
+            h.chunk.end,
+            h.chunk.page,
+            h.chunk.heading,
+            [h.chunk.chunk_id],
+            h.rank or i,
+        )
+        for i, h in enumerate(hits, 1)
+    ]
+    if not merge:
+        return passages
+    merged: list[Passage] = []
+    by_start = sorted(passages, key=lambda p: (p.source, p.page or 0, p.start))
+    for p in by_start:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.source == p.source
+            and last.page == p.page
+            and p.start <= last.end + max_gap
+        ):
+            last.end = max(last.end, p.end)
+            last.chunk_ids.extend(p.chunk_ids)
+            last.rank = min(last.rank, p.rank)
+        else:
+            merged.append(
+                Passage(p.source, p.text, p.start, p.end, p.page, p.heading, list(p.chunk_ids), p.rank)
+            )
+    for p in merged:
+        if len(p.chunk_ids) > 1:
+            text = document_text(p.source)
+            if text is not None:
+                p.text = text[p.start : p.end]
+    return sorted(merged, key=lambda p: p.rank)

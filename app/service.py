@@ -1,0 +1,95 @@
+"""The running knowledge base: settings, models and the current index, kept fresh.
+
+One ``KnowledgeBase`` serves the HTTP app and the CLI's ``ask``. It loads the embedder,
+the generator and the current index version; each request first checks whether a build
+has published a newer version (one small file read) and switches to it, so rebuilding
+never needs a restart, and a failed build simply leaves the old version serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from app.answer import Answerer
+from app.components import embedder_from, retriever_from, store_from
+from app.llm import make_generator
+from app.llm.base import Generator
+from app.retrieve import Retriever
+from app.settings import Settings
+from ingest.embed import Embedder
+from ingest.errors import NotesQAError
+from ingest.store import IndexStore, Manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Loaded:
+    retriever: Retriever
+    answerer: Answerer
+    version: str
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        generator: Generator | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store: IndexStore = store_from(settings)
+        self._generator = generator
+        self._embedder = embedder
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+        self.error: NotesQAError | None = None
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            self._generator = make_generator(self.settings.llm)
+        return self._generator
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = embedder_from(self.settings)
+        return self._embedder
+
+    def load(self) -> Loaded:
+        """The current index version, loading or switching to a newer one when needed."""
+        path = self.store.current_path()
+        loaded = self._loaded
+        if loaded is not None and path is not None and path.name == loaded.version:
+            return loaded
+        with self._lock:
+            if self._loaded is not None and path is not None and path.name == self._loaded.version:
+                return self._loaded
+            try:
+                retriever = retriever_from(
+                    self.settings, generator=self.generator, embedder=self.embedder
+                )
+            except NotesQAError as exc:
+                self.error = exc
+                if self._loaded is not None:  # keep serving what we have
+                    log.warning("keeping index %s: %s", self._loaded.version, exc)
+                    return self._loaded
+                raise
+            answerer = Answerer(settings=self.settings, retriever=retriever, generator=self.generator)
+            old = self._loaded
+            self._loaded = Loaded(retriever, answerer, retriever.index.version)
+            self.error = None
+            if old is not None:
+                log.info("switched to index version %s", retriever.index.version)
+            return self._loaded
+
+    @property
+    def ready(self) -> bool:
+        return self._loaded is not None
+
+    def manifest(self) -> Manifest:
+        return self.load().retriever.index.manifest

@@ -1,0 +1,673 @@
+// The chat page: ask, stream the answer, open cited passages, show the knowledge base.
+//
+// No framework and no build step. Every piece of server text (answers, passages, file
+// names, error messages) reaches the page through text nodes, never as HTML.
+
+import { formatDate, formatSeconds, t, translatePage } from "./i18n.js";
+import { renderMarkdown } from "./markdown.js";
+
+// The server keeps only its last few turns (answer.max_history_turns); more would only
+// cost upload time.
+const MAX_HISTORY_MESSAGES = 12;
+const CITATION = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  app: document.querySelector(".app"),
+  kb: $("kb"),
+  kbToggle: $("kb-toggle"),
+  kbClose: $("kb-close"),
+  kbState: $("kb-state"),
+  kbList: $("kb-list"),
+  status: $("status"),
+  timings: $("timings"),
+  newChat: $("new-chat"),
+  scroller: $("scroller"),
+  empty: $("empty"),
+  conversation: $("conversation"),
+  composer: $("composer"),
+  question: $("question"),
+  send: $("send"),
+  stop: $("stop"),
+  passage: $("passage"),
+  passageTitle: $("passage-title"),
+  passageClose: $("passage-close"),
+  passageSource: $("passage-source"),
+  passageHeading: $("passage-heading"),
+  passageText: $("passage-text"),
+  backdrop: $("backdrop"),
+};
+
+const state = {
+  history: [], // {role, content} of the turns that completed
+  controller: null, // AbortController of the answer in flight
+  conversationId: 0, // bumped by "New chat" so a late answer cannot refill the history
+  opener: null, // what opened the passage panel, to give focus back to
+};
+
+/** Create an element; attributes via `attrs`, children as nodes or strings (text nodes). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") el.className = value;
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+  el.append(...children.filter((c) => c !== null && c !== undefined && c !== ""));
+  return el;
+}
+
+// ---------------------------------------------------------------- server-sent events
+
+/**
+ * The events of a `text/event-stream` body, as {type, data} with `data` parsed from JSON
+ * (null when it is not JSON). Works across chunk boundaries and with \r\n line endings.
+ */
+async function* readEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        throw new ConnectionLost(error.message);
+      }
+      const { value, done } = chunk;
+      if (done) break;
+      // A trailing \r may be the first half of \r\n: keep it until the next chunk.
+      buffer = (buffer + value).replace(/\r\n|\r(?!$)/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const event = parseEvent(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (event) yield event;
+      }
+    }
+    const last = parseEvent(buffer.replace(/\r$/, ""));
+    if (last) yield last;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function parseEvent(block) {
+  let type = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue; // comments are keep-alives
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") type = value;
+    else if (field === "data") data.push(value);
+  }
+  if (!data.length) return null;
+  try {
+    return { type, data: JSON.parse(data.join("\n")) };
+  } catch {
+    return { type, data: null };
+  }
+}
+
+/** A readable sentence for a failed response: the body's error.message when there is one. */
+async function responseError(response) {
+  let message = "";
+  try {
+    const body = await response.json();
+    message = body?.error?.message ?? detailMessage(body?.detail) ?? "";
+  } catch {
+    // not JSON: fall back to the status line
+  }
+  return message
+    ? t("errorHttp", { status: response.status, message })
+    : t("errorHttpNoBody", { status: response.status, statusText: response.statusText });
+}
+
+// FastAPI's own validation errors arrive as {"detail": [...]} if a route escapes the handler.
+function detailMessage(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail) && detail.length) return detail.map((d) => d?.msg ?? "").join("; ");
+  return null;
+}
+
+// ---------------------------------------------------------------- one question and answer
+
+class Turn {
+  constructor(question) {
+    this.question = question;
+    this.text = "";
+    this.tokens = 0;
+    this.final = null;
+    this.sources = new Map();
+    this.ended = false;
+    this.renderPending = false;
+
+    this.userEl = h(
+      "article",
+      { class: "msg msg--user", "aria-label": t("you") },
+      h("div", { class: "msg__bubble" }, question),
+    );
+    this.label = h("p", { class: "msg__label", hidden: true });
+    this.body = h(
+      "div",
+      { class: "msg__body md" },
+      h("span", { class: "thinking" }, h("span", { class: "dots", "aria-hidden": "true" }), t("thinking")),
+    );
+    this.notice = h("p", { class: "msg__notice", hidden: true });
+    this.footer = h("div", { class: "msg__footer", hidden: true });
+    this.el = h(
+      "article",
+      {
+        class: "msg msg--assistant",
+        "aria-label": t("assistant"),
+        "aria-busy": "true",
+        "data-state": "pending",
+        "data-tokens": "0",
+      },
+      this.label,
+      this.body,
+      this.notice,
+      this.footer,
+    );
+  }
+
+  appendToken(text) {
+    if (typeof text !== "string" || !text) return;
+    this.text += text;
+    this.tokens += 1;
+    this.el.dataset.tokens = String(this.tokens);
+    this.el.dataset.state = "streaming";
+    // Many tokens can arrive in one network read: draw at most once a frame.
+    if (!this.renderPending) {
+      this.renderPending = true;
+      requestAnimationFrame(() => {
+        this.renderPending = false;
+        if (!this.ended) this.render();
+      });
+    }
+  }
+
+  render() {
+    keepScrolledToBottom(() => {
+      const text = this.final ? this.final.answer : this.text;
+      this.body.replaceChildren(renderMarkdown(text, { citation: (n) => this.citation(n) }));
+    });
+  }
+
+  citation(n) {
+    const source = this.sources.get(n);
+    if (!source) {
+      const missing = this.final ? t("citationMissing", { n }) : null;
+      return h("span", { class: "cite cite--inert", title: missing }, String(n));
+    }
+    const button = h(
+      "button",
+      {
+        type: "button",
+        class: "cite",
+        "data-n": n,
+        "aria-label": `${t("citation", { n })}: ${source.source}`,
+        "aria-controls": "passage",
+        "aria-expanded": "false",
+      },
+      String(n),
+    );
+    button.addEventListener("click", () => openPassage(this, n, button));
+    return button;
+  }
+
+  end(stateName) {
+    this.ended = true;
+    this.el.dataset.state = stateName;
+    this.el.setAttribute("aria-busy", "false");
+  }
+
+  finish(final) {
+    this.final = { ...final, answer: typeof final?.answer === "string" ? final.answer : this.text };
+    for (const source of Array.isArray(final?.sources) ? final.sources : []) {
+      this.sources.set(source.n, source);
+    }
+    this.end(final?.refused ? "refused" : "done");
+    if (final?.refused) this.showLabel(t("refusedLabel"));
+    if (final?.flagged) this.showNotice(t("flagged"), "flagged");
+    this.render();
+    this.renderFooter();
+    showTimings(final?.timings);
+  }
+
+  stop() {
+    this.end("stopped");
+    this.showLabel(t("stopped"));
+    this.showNotice(t("stoppedNote"), "stopped");
+    this.render();
+  }
+
+  fail(message) {
+    this.end(this.text ? "partial-error" : "error");
+    this.showNotice(message, "error");
+    this.notice.setAttribute("role", "alert");
+    if (this.text) this.render();
+    else this.body.replaceChildren();
+  }
+
+  showLabel(text) {
+    this.label.textContent = text;
+    this.label.hidden = false;
+  }
+
+  showNotice(text, kind) {
+    this.notice.textContent = text;
+    this.notice.dataset.kind = kind;
+    this.notice.hidden = false;
+  }
+
+  renderFooter() {
+    const sources = [...this.sources.values()].sort((a, b) => a.n - b.n);
+    const parts = [];
+    if (sources.length) {
+      const chips = sources.map((source) => {
+        const chip = h(
+          "button",
+          { type: "button", class: "chip", "aria-controls": "passage", "data-n": source.n },
+          h("span", { class: "chip__n" }, String(source.n)),
+          h("span", { class: "chip__name" }, source.source),
+          source.page == null ? null : h("span", { class: "chip__page" }, t("page", { n: source.page })),
+        );
+        chip.addEventListener("click", () => openPassage(this, source.n, chip));
+        return chip;
+      });
+      parts.push(
+        h("span", { class: "msg__footer-label" }, t("sourcesLabel")),
+        h("div", { class: "chips" }, ...chips),
+      );
+    }
+    const total = formatSeconds(this.final?.timings?.total);
+    const meta = [this.final?.model, total].filter(Boolean).join(" · ");
+    if (meta) parts.push(h("span", { class: "msg__meta" }, meta));
+    this.footer.replaceChildren(...parts);
+    this.footer.hidden = !parts.length;
+  }
+}
+
+// A network failure while reading the answer (not a bug in this page).
+class ConnectionLost extends Error {}
+
+async function ask(question) {
+  ui.empty.hidden = true;
+  const turn = new Turn(question);
+  const conversationId = state.conversationId;
+  ui.conversation.append(turn.userEl, turn.el);
+  ui.scroller.scrollTop = ui.scroller.scrollHeight;
+
+  const controller = new AbortController();
+  state.controller = controller;
+  setBusy(true);
+  try {
+    let response;
+    try {
+      response = await fetch("/api/ask", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        body: JSON.stringify({
+          question,
+          history: state.history.slice(-MAX_HISTORY_MESSAGES),
+          stream: true,
+        }),
+        signal: controller.signal,
+      });
+    } catch (error) {
+      throw new ConnectionLost(error.message);
+    }
+    if (!response.ok) {
+      turn.fail(await responseError(response));
+    } else if (!(response.headers.get("content-type") || "").includes("text/event-stream")) {
+      turn.finish(await response.json()); // a server that answered without streaming
+    } else {
+      await consume(turn, readEvents(response.body));
+    }
+    if (!turn.ended) turn.fail(t("errorCutOff"));
+  } catch (error) {
+    if (controller.signal.aborted) {
+      turn.stop();
+    } else if (error instanceof ConnectionLost) {
+      turn.fail(turn.text ? t("errorCutOff") : t("errorNetwork"));
+    } else {
+      console.error(error);
+      turn.fail(t("errorUnexpected", { message: String(error?.message ?? error) }));
+    }
+  } finally {
+    if (turn.final && conversationId === state.conversationId) {
+      state.history.push(
+        { role: "user", content: question },
+        { role: "assistant", content: turn.final.answer },
+      );
+    }
+    if (state.controller === controller) {
+      state.controller = null;
+      setBusy(false);
+    }
+  }
+}
+
+async function consume(turn, events) {
+  for await (const event of events) {
+    if (event.type === "token") {
+      turn.appendToken(event.data?.text);
+    } else if (event.type === "done") {
+      if (event.data) turn.finish(event.data);
+      return;
+    } else if (event.type === "error") {
+      const message = event.data?.error?.message || event.data?.error?.code || "?";
+      turn.fail(t("errorStream", { message }));
+      return;
+    }
+  }
+}
+
+function setBusy(busy) {
+  const hadFocus = document.activeElement;
+  ui.send.hidden = busy;
+  ui.stop.hidden = !busy;
+  if (busy && hadFocus === ui.send) ui.stop.focus();
+  if (!busy && hadFocus === ui.stop) ui.question.focus();
+}
+
+function showTimings(timings) {
+  if (!timings || typeof timings !== "object") return;
+  const stages = [
+    ["retrieve", "timingRetrieve"],
+    ["rerank", "timingRerank"],
+    ["first_token", "timingFirstToken"],
+    ["total", "timingTotal"],
+  ];
+  const parts = stages
+    .filter(([key]) => typeof timings[key] === "number")
+    .map(([key, label]) => `${t(label)} ${formatSeconds(timings[key])}`);
+  ui.timings.textContent = parts.length ? t("statusTimings", { stages: parts.join(" · ") }) : "";
+  ui.timings.hidden = !parts.length;
+}
+
+/** Run `change`, then stay at the bottom if the reader was there (else leave them be). */
+function keepScrolledToBottom(change) {
+  const s = ui.scroller;
+  const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  change();
+  if (atBottom) s.scrollTop = s.scrollHeight;
+}
+
+// ---------------------------------------------------------------- the cited passage
+
+function openPassage(turn, n, opener) {
+  const source = turn.sources.get(n);
+  if (!source) return;
+  closePassage({ restoreFocus: false });
+  state.opener = opener;
+
+  ui.passageTitle.textContent = t("sourceTitle", { n });
+  ui.passageSource.replaceChildren(h("span", { class: "passage__file" }, source.source));
+  if (source.page != null) {
+    ui.passageSource.append(h("span", { class: "passage__page" }, t("page", { n: source.page })));
+  }
+  ui.passageHeading.textContent = source.heading || "";
+  ui.passageHeading.hidden = !source.heading;
+  const text = typeof source.text === "string" ? source.text : "";
+  const range = quoteRange(source, turn.final?.answer ?? "", n);
+  ui.passageText.replaceChildren(...highlighted(text, range));
+
+  for (const el of turn.el.querySelectorAll(`[data-n="${n}"]`)) {
+    el.classList.add("is-active");
+    if (el.classList.contains("cite")) el.setAttribute("aria-expanded", "true");
+  }
+  ui.passage.hidden = false;
+  ui.app.classList.add("passage-open");
+  const mark = ui.passageText.querySelector("mark");
+  ui.passageText.scrollTop = 0;
+  if (mark) mark.scrollIntoView({ block: "center" });
+  ui.passage.focus({ preventScroll: true });
+}
+
+function closePassage({ restoreFocus = true } = {}) {
+  if (ui.passage.hidden) return;
+  ui.passage.hidden = true;
+  ui.app.classList.remove("passage-open");
+  for (const el of document.querySelectorAll(".is-active")) {
+    el.classList.remove("is-active");
+    if (el.classList.contains("cite")) el.setAttribute("aria-expanded", "false");
+  }
+  if (restoreFocus && state.opener?.isConnected) state.opener.focus();
+  state.opener = null;
+}
+
+/**
+ * The cited part of a passage as [start, end) code point offsets (the server counts in
+ * Python characters, the page in UTF-16 units). When the server did not know it (equal
+ * offsets), look for the sentence the answer cites as [n] in the passage; null if absent.
+ */
+function quoteRange(source, answer, n) {
+  const length = Array.from(source.text ?? "").length;
+  const start = Number(source.quote_start);
+  const end = Number(source.quote_end);
+  if (Number.isInteger(start) && Number.isInteger(end) && end > start && start >= 0) {
+    return [start, Math.min(end, length)];
+  }
+  return guessQuote(answer, n, source.text ?? "");
+}
+
+function guessQuote(answer, n, text) {
+  let claimStart = 0;
+  let claim = "";
+  for (const match of answer.matchAll(CITATION)) {
+    const here = answer.slice(claimStart, match.index);
+    claimStart = match.index + match[0].length;
+    if (here.trim()) claim = here; // [1][2]: both cite the same words
+    const numbers = (match[1] ?? match[2]).split(/\s*[,，、]\s*/).map(Number);
+    if (!numbers.includes(n)) continue;
+    for (const candidate of claimCandidates(claim)) {
+      const at = text.indexOf(candidate);
+      if (at >= 0) {
+        const start = Array.from(text.slice(0, at)).length;
+        return [start, start + Array.from(candidate).length];
+      }
+    }
+  }
+  return null;
+}
+
+// The whole claim without Markdown, then its sentences, longest first.
+function claimCandidates(claim) {
+  const plain = claim
+    .replace(/\*\*|`/g, "")
+    .replace(/^\s*(?:[-*+•]|\d{1,9}[.)])\s+/gm, "")
+    .trim();
+  const sentences = plain
+    .split(/(?<=[。！？；!?;])|(?<=[.])\s+|\n+/)
+    .map((s) => s.trim())
+    .filter((s) => Array.from(s).length >= 4);
+  return [plain, ...sentences.sort((a, b) => b.length - a.length)].filter(Boolean);
+}
+
+function highlighted(text, range) {
+  if (!range) return [text];
+  const chars = Array.from(text);
+  const [start, end] = range;
+  return [
+    chars.slice(0, start).join(""),
+    h("mark", {}, chars.slice(start, end).join("")),
+    chars.slice(end).join(""),
+  ];
+}
+
+// ---------------------------------------------------------------- status and knowledge base
+
+async function getJson(url) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch {
+    throw new Error(t("errorNetwork"));
+  }
+  if (!response.ok) throw new Error(await responseError(response));
+  return response.json();
+}
+
+async function loadStatus() {
+  try {
+    const info = await getJson("/api/index");
+    const model = shortModel(info.llm);
+    ui.status.replaceChildren(
+      h("span", { class: "status__dot", "aria-hidden": "true" }),
+      h("span", {}, t("statusIndex", { index: info.index })),
+      h("span", {}, t("statusModel", { model })),
+      h("span", {}, t("statusCounts", { documents: info.documents, chunks: info.chunks })),
+    );
+    ui.status.title = [
+      `${info.index} ${info.version ?? ""}`.trim(),
+      info.embedding_model,
+      info.built_at ? formatDate(info.built_at) : "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    ui.status.classList.remove("status--error");
+  } catch (error) {
+    ui.status.replaceChildren(
+      h("span", { class: "status__dot", "aria-hidden": "true" }),
+      t("statusUnavailable", { message: error.message }),
+    );
+    ui.status.classList.add("status--error");
+  }
+}
+
+// "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (llama_cpp)"; a path shows only its file name.
+function shortModel(llm) {
+  if (!llm) return "?";
+  const model = String(llm.model ?? "").split(/[\\/]/).pop();
+  const backend = String(llm.backend ?? "");
+  if (!model) return backend || "?";
+  return !backend || model === backend ? model : `${model} (${backend})`;
+}
+
+async function loadDocuments() {
+  try {
+    const { documents } = await getJson("/api/documents");
+    const sorted = [...(documents ?? [])].sort((a, b) => a.source.localeCompare(b.source));
+    ui.kbList.replaceChildren(...sorted.map(documentItem));
+    ui.kbState.hidden = sorted.length > 0;
+    ui.kbState.textContent = sorted.length ? "" : t("documentsEmpty");
+    ui.kbState.classList.remove("kb__state--error");
+  } catch (error) {
+    ui.kbList.replaceChildren();
+    ui.kbState.hidden = false;
+    ui.kbState.textContent = t("documentsError", { message: error.message });
+    ui.kbState.classList.add("kb__state--error");
+  }
+}
+
+function documentItem(doc) {
+  const meta = [t("chunks", { n: doc.chunks })];
+  if (doc.pages != null) meta.push(t("pages", { n: doc.pages }));
+  if (typeof doc.size === "number") meta.push(formatBytes(doc.size));
+  return h(
+    "li",
+    { class: "doc" },
+    h("span", { class: "doc__icon", "aria-hidden": "true" }),
+    h(
+      "div",
+      { class: "doc__text" },
+      h("p", { class: "doc__name", title: doc.source }, doc.source),
+      h("p", { class: "doc__meta" }, meta.join(" · ")),
+      doc.indexed_at
+        ? h(
+            "p",
+            { class: "doc__meta" },
+            h("time", { datetime: doc.indexed_at }, t("indexedAt", { date: formatDate(doc.indexed_at) })),
+          )
+        : null,
+    ),
+  );
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// ---------------------------------------------------------------- wiring
+
+function openKnowledgeBase() {
+  ui.app.classList.add("kb-open");
+  ui.kbToggle.setAttribute("aria-expanded", "true");
+  loadDocuments();
+  ui.kbClose.focus();
+}
+
+function closeKnowledgeBase() {
+  if (!ui.app.classList.contains("kb-open")) return;
+  ui.app.classList.remove("kb-open");
+  ui.kbToggle.setAttribute("aria-expanded", "false");
+  ui.kbToggle.focus();
+}
+
+function newChat() {
+  state.conversationId += 1;
+  state.controller?.abort();
+  state.history = [];
+  closePassage({ restoreFocus: false });
+  ui.conversation.replaceChildren();
+  ui.empty.hidden = false;
+  ui.question.value = "";
+  autosize();
+  ui.question.focus();
+}
+
+function submit() {
+  const question = ui.question.value.trim();
+  if (!question || state.controller) return;
+  ui.question.value = "";
+  autosize();
+  ask(question);
+}
+
+function autosize() {
+  ui.question.style.height = "auto";
+  ui.question.style.height = `${Math.min(ui.question.scrollHeight, 200)}px`;
+}
+
+function wire() {
+  ui.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  ui.question.addEventListener("keydown", (event) => {
+    // isComposing: Enter that confirms a Chinese IME candidate must not send.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) {
+      return;
+    }
+    event.preventDefault();
+    submit();
+  });
+  ui.question.addEventListener("input", autosize);
+  ui.stop.addEventListener("click", () => state.controller?.abort());
+  ui.newChat.addEventListener("click", newChat);
+  ui.passageClose.addEventListener("click", () => closePassage());
+  ui.kbToggle.addEventListener("click", openKnowledgeBase);
+  ui.kbClose.addEventListener("click", closeKnowledgeBase);
+  ui.backdrop.addEventListener("click", () => {
+    closePassage();
+    closeKnowledgeBase();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (!ui.passage.hidden) closePassage();
+    else closeKnowledgeBase();
+  });
+}
+
+translatePage();
+wire();
+loadStatus();
+loadDocuments();
+ui.question.focus();

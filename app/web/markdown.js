@@ -1,0 +1,163 @@
+// A tiny Markdown renderer for answers: paragraphs, line breaks, headings, **bold**, `code`,
+// fenced code and flat bullet/numbered lists, plus [n] citation markers.
+//
+// It is safe by construction: it builds DOM nodes and puts every piece of model or document
+// text in a text node, so no answer can ever become markup (there is no innerHTML anywhere).
+// Links and images are deliberately not supported: an answer must not send the reader to
+// an address the model made up.
+
+const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([\w+-]*)/;
+const LIST_ITEM = /^\s{0,3}(?:([-*+•])|(\d{1,9})[.)])\s+(.*)$/;
+const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+
+// `code`, **bold**, [1] / [1, 2] / [1][2] / 【1】 citation markers (leftmost match wins).
+const INLINE =
+  /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?=\S)([\s\S]*?\S)\*\*|\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
+
+/**
+ * Render `text` into a DocumentFragment.
+ *
+ * `citation(n)` returns the node that stands for marker [n]; without it markers stay text.
+ */
+export function renderMarkdown(text, { citation } = {}) {
+  const fragment = document.createDocumentFragment();
+  const lines = String(text ?? "")
+    .replace(/\r\n?/g, "\n")
+    .split("\n");
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (!line.trim()) {
+      i += 1;
+      continue;
+    }
+    const fence = FENCE.exec(line);
+    if (fence) {
+      const closing = new RegExp(`^\\s{0,3}${fence[1][0]}{${fence[1].length},}\\s*$`);
+      const body = [];
+      i += 1;
+      // An unclosed fence (still streaming) runs to the end of the text.
+      while (i < lines.length && !closing.test(lines[i])) body.push(lines[i++]);
+      i += 1;
+      fragment.append(codeBlock(body.join("\n"), fence[2]));
+      continue;
+    }
+    const heading = HEADING.exec(line);
+    if (heading) {
+      const level = Math.min(heading[1].length + 2, 6); // answers sit under the page's own h1/h2
+      const el = document.createElement(`h${level}`);
+      el.append(renderInline(heading[2], citation));
+      fragment.append(el);
+      i += 1;
+      continue;
+    }
+    if (LIST_ITEM.test(line)) {
+      i = renderList(lines, i, fragment, citation);
+      continue;
+    }
+    const paragraph = [];
+    while (i < lines.length && lines[i].trim() && !startsBlock(lines[i])) paragraph.push(lines[i++]);
+    fragment.append(block("p", paragraph, citation));
+  }
+  return fragment;
+}
+
+function startsBlock(line) {
+  return FENCE.test(line) || HEADING.test(line) || LIST_ITEM.test(line);
+}
+
+function codeBlock(code, language) {
+  const pre = document.createElement("pre");
+  const el = document.createElement("code");
+  if (language) el.className = `language-${language.replace(/[^\w+-]/g, "")}`;
+  el.textContent = code;
+  pre.append(el);
+  return pre;
+}
+
+/** One flat list; an item of the other kind, or a blank line not followed by an item, ends it. */
+function renderList(lines, start, fragment, citation) {
+  const first = LIST_ITEM.exec(lines[start]);
+  const ordered = Boolean(first[2]);
+  const items = [];
+  let i = start;
+  while (i < lines.length) {
+    const line = lines[i];
+    const match = LIST_ITEM.exec(line);
+    if (match) {
+      if (Boolean(match[2]) !== ordered) break;
+      items.push([match[3]]);
+      i += 1;
+    } else if (!line.trim()) {
+      let next = i + 1;
+      while (next < lines.length && !lines[next].trim()) next += 1;
+      const after = next < lines.length ? LIST_ITEM.exec(lines[next]) : null;
+      if (!after || Boolean(after[2]) !== ordered) break;
+      i = next;
+    } else if (FENCE.test(line) || HEADING.test(line)) {
+      break;
+    } else {
+      items.at(-1).push(line); // a continuation line of the current item
+      i += 1;
+    }
+  }
+  const list = document.createElement(ordered ? "ol" : "ul");
+  if (ordered && Number(first[2]) !== 1) list.start = Number(first[2]);
+  for (const itemLines of items) list.append(block("li", itemLines, citation));
+  fragment.append(list);
+  return i;
+}
+
+function block(tag, lines, citation) {
+  const el = document.createElement(tag);
+  el.append(renderLines(lines, citation));
+  return el;
+}
+
+/** Lines joined by <br>, each rendered inline. */
+function renderLines(lines, citation) {
+  const fragment = document.createDocumentFragment();
+  lines.forEach((line, index) => {
+    if (index) fragment.append(document.createElement("br"));
+    fragment.append(renderInline(line.trim(), citation));
+  });
+  return fragment;
+}
+
+/** Inline spans of one line: code, bold (which may hold citations) and citation markers. */
+export function renderInline(text, citation) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > last) fragment.append(text.slice(last, match.index));
+    const [whole, , code, bold, numbers, fullWidth] = match;
+    if (code !== undefined) {
+      const el = document.createElement("code");
+      el.textContent = code.trim() || code;
+      fragment.append(el);
+    } else if (bold !== undefined) {
+      const el = document.createElement("strong");
+      el.append(renderInline(bold, citation));
+      fragment.append(el);
+    } else if (citation) {
+      const list = (numbers ?? fullWidth).split(/\s*[,，、]\s*/).map(Number);
+      for (const n of list) fragment.append(citation(n));
+    } else {
+      fragment.append(whole);
+    }
+    last = match.index + whole.length;
+  }
+  if (last < text.length) fragment.append(text.slice(last));
+  return fragment;
+}
+
+/** The citation numbers used in `text`, in order of first appearance. */
+export function citedNumbers(text) {
+  const seen = [];
+  for (const match of String(text ?? "").matchAll(INLINE)) {
+    const numbers = match[4] ?? match[5];
+    if (!numbers) continue;
+    for (const n of numbers.split(/\s*[,，、]\s*/).map(Number)) if (!seen.includes(n)) seen.push(n);
+  }
+  return seen;
+}

@@ -1,0 +1,64 @@
+"""The default generator with the real default model (fetched by ``notesqa models fetch``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.llm import make_generator
+from app.llm.base import GenerationRequest, Message, complete
+from app.settings import LLMSettings
+from ingest.errors import InputError, ModelUnavailableError
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+@pytest.mark.slow
+def test_streams_a_short_answer_from_the_default_model() -> None:
+    if not MODEL.is_file():
+        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    generator = make_generator(
+        LLMSettings(model_path=str(MODEL), context_window=1024, max_new_tokens=16)
+    )
+    request = GenerationRequest(
+        messages=[
+            Message("system", "Answer in one short sentence."),
+            Message("user", "什么是向量检索？"),
+        ]
+    )
+    pieces = list(generator.stream(request))
+    text = "".join(pieces).strip()
+    assert len(pieces) >= 3
+    assert text
+    assert 0 < generator.count_tokens(text) <= 16
+    assert generator.name == f"llama_cpp:{MODEL.name}"
+
+
+@pytest.mark.slow
+def test_a_prompt_longer_than_the_context_is_an_input_error() -> None:
+    if not MODEL.is_file():
+        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    generator = make_generator(LLMSettings(model_path=str(MODEL), context_window=256))
+    too_long = GenerationRequest(messages=[Message("user", "向量检索 " * 300)])
+    with pytest.raises(InputError, match=r"context window \(256 tokens\)"):
+        complete(generator, too_long)
+    # The failed request released the model: the next one is answered.
+    short = GenerationRequest(messages=[Message("user", "hi")], max_new_tokens=4)
+    assert complete(generator, short)
+
+
+def test_a_missing_model_file_says_how_to_fetch_it(tmp_path: Path) -> None:
+    settings = LLMSettings(model_path=str(tmp_path / "absent.gguf"))
+    with pytest.raises(ModelUnavailableError, match="notesqa models fetch"):
+        make_generator(settings)
+
+
+def test_a_file_that_is_not_gguf_is_model_unavailable(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    bogus = tmp_path / "broken.gguf"
+    bogus.write_bytes(b"not a gguf file at all")
+    with pytest.raises(ModelUnavailableError, match="could not load"):
+        make_generator(LLMSettings(model_path=str(bogus)))

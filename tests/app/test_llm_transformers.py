@@ -1,0 +1,167 @@
+"""The transformers backend on a tiny random-weight Llama built here, saved to disk and
+loaded back through the real backend: the real loading, templating, threading and
+streaming code runs, only the weights are meaningless."""
+
+from __future__ import annotations
+
+import json
+import types
+from pathlib import Path
+
+import pytest
+
+from app.llm import make_generator
+from app.llm.base import GenerationRequest, Message, complete
+from app.settings import LLMSettings
+from ingest.errors import ModelUnavailableError
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+SPECIALS = ["<unk>", "<pad>", "<|im_start|>", "<|im_end|>"]
+WORDS = [
+    *("the", "a", "notes", "index", "answer", "question", "faiss", "bm25", "vector", "search"),
+    *("向量", "检索", "知识库", "笔记", "system", "user", "assistant", "be", "brief", "what"),
+    *("is", "how", "why", "fast", "slow", "local", "model", "token"),
+]
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+REQUEST = GenerationRequest(
+    messages=[Message("system", "be brief"), Message("user", "what is faiss")],
+    max_new_tokens=12,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    # A word-level vocabulary decodes with a space between tokens, so the streamer has a
+    # word boundary to flush at after every token, whatever the random weights pick.
+    vocab = {token: i for i, token in enumerate(SPECIALS + WORDS)}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        eos_token="<|im_end|>",
+        additional_special_tokens=["<|im_start|>"],
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=vocab["<|im_end|>"],
+        bos_token_id=None,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _settings(path: Path, **overrides: object) -> LLMSettings:
+    return LLMSettings(backend="transformers", model_path=str(path), **overrides)
+
+
+def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    generator = make_generator(_settings(tiny_model))
+    assert generator.name == "transformers:" + tiny_model.name
+    pieces = list(generator.stream(REQUEST))
+    assert len(pieces) >= 3
+    streamed = "".join(pieces)
+
+    # The same greedy generation without the backend: what the stream must add up to.
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, local_files_only=True)
+    chat = [{"role": m.role, "content": m.content} for m in REQUEST.messages]
+    text = str(tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
+    assert text.endswith("<|im_start|>assistant\n")
+    inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        output = model.generate(
+            **inputs, max_new_tokens=12, do_sample=False, repetition_penalty=1.1, pad_token_id=1
+        )
+    new_tokens = output[0, inputs["input_ids"].shape[1] :]
+    expected = str(tokenizer.decode(new_tokens, skip_special_tokens=True))
+    assert streamed.strip() == expected.strip()
+    assert streamed.strip()
+
+
+def test_count_tokens_uses_the_tokenizer(tiny_model: Path) -> None:
+    generator = make_generator(_settings(tiny_model))
+    assert generator.count_tokens("what is faiss") == 3
+    assert generator.count_tokens("what is faiss 向量") == 4
+
+
+def test_leaving_a_stream_early_stops_generation(tiny_model: Path) -> None:
+    generator = make_generator(_settings(tiny_model))
+    steps = 0
+
+    def count(*_args: object) -> None:
+        nonlocal steps
+        steps += 1
+
+    generator._model.register_forward_hook(count)  # type: ignore[attr-defined]
+    long_request = GenerationRequest(messages=REQUEST.messages, max_new_tokens=200)
+    complete(generator, long_request)
+    whole = steps
+    assert whole > 150  # the random model does not stop on its own
+
+    steps = 0
+    pieces = generator.stream(long_request)
+    assert isinstance(pieces, types.GeneratorType)
+    next(pieces)
+    pieces.close()  # what the service does when the client disconnects
+    assert steps < whole // 2
+    # The lock is free again, and the next answer comes whole.
+    assert complete(generator, REQUEST)
+
+
+def test_missing_folder_is_model_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="model folder not found"):
+        make_generator(_settings(tmp_path / "nowhere"))
+
+
+def test_remote_code_failure_names_both_supported_routes(tmp_path: Path) -> None:
+    # A ChatGLM2-style folder whose config points at modelling code that is not there.
+    config = {
+        "model_type": "chatglm",
+        "architectures": ["ChatGLMModel"],
+        "auto_map": {
+            "AutoConfig": "configuration_chatglm.ChatGLMConfig",
+            "AutoModelForCausalLM": "modeling_chatglm.ChatGLMForConditionalGeneration",
+        },
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelUnavailableError) as info:
+        make_generator(_settings(tmp_path, trust_remote_code=True))
+    message = str(info.value)
+    assert str(tmp_path) in message
+    assert "ChatGLM2" in message and "Baichuan2" in message
+    assert "convert_hf_to_gguf.py" in message and "llm.backend: llama_cpp" in message
+    assert "vllm serve" in message and "llm.backend: openai" in message
+
+
+def test_remote_code_folder_without_trust_says_so(tmp_path: Path) -> None:
+    config = {"model_type": "baichuan", "auto_map": {"AutoConfig": "configuration_baichuan.X"}}
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match="trust_remote_code is off") as info:
+        make_generator(_settings(tmp_path))
+    assert "llm.backend: llama_cpp" in str(info.value)

@@ -1,0 +1,127 @@
+"""Browser-test fixtures: the real server on a free loopback port, one headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_CONFIG = ROOT / "configs" / "test.yaml"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_SECONDS = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium per module (never Playwright's own download)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(
+    browser: Any, notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`notesqa serve` over the bundled notes with the extractive generator (no LLM).
+
+    Depends on ``browser`` so that a machine without Chromium skips before paying for
+    the index and the server.
+    """
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESQA_")}
+    env |= {"NOTESQA_INDEX_DIR": str(notes_index_dir), "HF_HUB_OFFLINE": "1"}
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--config", str(TEST_CONFIG)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = log_path.read_text(errors="replace")[-3000:]
+            pytest.fail(f"the server exited with {process.returncode}:\n{log}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the server was not ready within {STARTUP_SECONDS} s")
+
+
+@pytest.fixture
+def open_page(browser: Any, server_url: str) -> Iterator[Callable[..., Any]]:
+    """Open the chat page in a fresh context: ``open_page(locale="en-US", width=375)``.
+
+    Uncaught exceptions and console errors in the page fail the test, except the
+    browser's own line for an HTTP error status, which some tests cause on purpose.
+    """
+    contexts: list[Any] = []
+    problems: list[str] = []
+
+    def open_(*, locale: str = "zh-CN", width: int = 1280, height: int = 800) -> Any:
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: problems.append(f"console: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None,
+        )
+        page.goto(server_url)
+        # The page is ready once the knowledge base and the status line have loaded.
+        page.wait_for_selector("#kb-list .doc", state="attached")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert not problems, problems
