@@ -51,7 +51,7 @@ SYSTEM_PROMPT = {
         "You answer questions from a knowledge base. Use only the numbered passages below, "
         "answer concisely in English, and cite the passages you use as [1], [2] after the "
         "sentences that use them. The passages may be in Chinese. If they do not contain "
-        "the answer, reply only: \"The knowledge base does not contain this.\" Never invent."
+        'the answer, reply only: "The knowledge base does not contain this." Never invent.'
     ),
 }
 
@@ -91,7 +91,9 @@ class Answer:
 def bigrams(text: str) -> set[str]:
     grams: set[str] = set()
     for run in _WORDS.findall(text.lower()):
-        grams.update(run[i : i + 2] for i in range(len(run) - 1)) if len(run) > 1 else grams.add(run)
+        grams.update(run[i : i + 2] for i in range(len(run) - 1)) if len(run) > 1 else grams.add(
+            run
+        )
     return grams
 
 
@@ -219,7 +221,9 @@ class Answerer:
         system = Message("system", SYSTEM_PROMPT[lang])
         turns = [Message(m.role, m.content) for m in history if m.role in ("user", "assistant")]
         tail = f"\n问题：{question}" if lang == "zh" else f"\nQuestion: {question}"
-        fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns)) + gen.count_tokens(tail)
+        fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns)) + gen.count_tokens(
+            tail
+        )
         budget = gen.context_window - self.settings.llm.max_new_tokens - fixed - 64
         blocks: list[str] = []
         kept: list[Passage] = []
@@ -260,7 +264,9 @@ class Answerer:
         if flagged and cfg.grounding_action == "refuse":
             return Answer(refusal(lang), True, [], model, timings, True, score, query)
         if not cited:  # an uncited answer still names where it came from
-            best = max(range(len(passages)), key=lambda i: grounding_score(text, [passages[i].text]))
+            best = max(
+                range(len(passages)), key=lambda i: grounding_score(text, [passages[i].text])
+            )
             cited = [best + 1]
             text = f"{text} [{best + 1}]"
         sources = [_source(n, passages[n - 1], text) for n in cited]
@@ -283,7 +289,16 @@ def _source(n: int, p: Passage, answer: str) -> Source:
     """The cited passage, with the sentence that best supports the answer as its quote."""
     start, end = _best_sentence(p.text, answer)
     return Source(
-        n, p.source, p.page, p.heading, p.chunk_ids[0], p.start, p.end, p.text, start, end,
+        n,
+        p.source,
+        p.page,
+        p.heading,
+        p.chunk_ids[0],
+        p.start,
+        p.end,
+        p.text,
+        start,
+        end,
         list(p.chunk_ids),
     )
 

@@ -33,7 +33,8 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file (default configs/default.yaml)")
+    Path | None,
+    typer.Option("--config", "-c", help="YAML settings file (default configs/default.yaml)"),
 ]
 IndexOpt = Annotated[str | None, typer.Option("--index", help="index name under index_dir")]
 
@@ -264,7 +265,9 @@ def ask(
             out.print(f"[yellow]{final.answer}[/yellow]", highlight=False)
         for src in final.sources:
             page = f" p.{src.page}" if src.page is not None else ""
-            out.print(f"  [{src.n}] {src.source}{page}  {src.heading}", highlight=False, markup=False)
+            out.print(
+                f"  [{src.n}] {src.source}{page}  {src.heading}", highlight=False, markup=False
+            )
         timings = ", ".join(f"{name} {secs:.2f}s" for name, secs in final.timings.items())
         err.print(f"[dim]{final.model}: {timings}[/dim]", highlight=False)
 

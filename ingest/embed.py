@@ -97,7 +97,7 @@ def default_prefixes(model: str) -> tuple[str, str]:
     if "e5" in name:
         return "query: ", "passage: "
     if "bge" in name:
-        zh = "zh" in name or "m3" not in name and "en" not in name
+        zh = "zh" in name or ("m3" not in name and "en" not in name)
         return (BGE_ZH_QUERY_INSTRUCTION if zh else BGE_EN_QUERY_INSTRUCTION), ""
     return "", ""
 
@@ -133,7 +133,9 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
         try:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(f"cannot load sentence-transformers model {path}: {exc}")
+            raise ModelUnavailableError(
+                f"cannot load sentence-transformers model {path}: {exc}"
+            ) from exc
         dim = self._model.get_sentence_embedding_dimension()
         if not dim:
             raise ConfigError(f"{path} does not report an embedding dimension")

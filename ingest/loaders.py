@@ -63,10 +63,30 @@ def load_markdown(data: bytes) -> list[Page]:
     return [Page(text)]
 
 
-_BLOCK_TAGS = (
-    "p div section article header footer li ul ol table tr h1 h2 h3 h4 h5 h6 br pre "
-    "blockquote dd dt"
-).split()
+_BLOCK_TAGS = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "br",
+    "pre",
+    "blockquote",
+    "dd",
+    "dt",
+]
 
 
 def load_html(data: bytes) -> list[Page]:
@@ -98,9 +118,7 @@ def load_pdf(data: bytes) -> list[Page]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise DocumentError("the PDF is encrypted")
-        return [
-            Page(page.extract_text() or "", number=i) for i, page in enumerate(reader.pages, 1)
-        ]
+        return [Page(page.extract_text() or "", number=i) for i, page in enumerate(reader.pages, 1)]
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -147,4 +165,6 @@ def loader_for(suffix: str) -> Callable[[bytes], list[Page]]:
         return LOADERS[suffix.lower()]
     except KeyError:
         known = ", ".join(sorted(LOADERS))
-        raise DocumentError(f"unsupported file type {suffix or '(none)'!r}; supported: {known}")
+        raise DocumentError(
+            f"unsupported file type {suffix or '(none)'!r}; supported: {known}"
+        ) from None

@@ -165,7 +165,8 @@ class LoadedIndex:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, "int64")))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype="int64"))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         x = query.reshape(1, -1).astype(np.float32)
         scores, ids = self.faiss.search(x, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
@@ -206,9 +207,7 @@ class IndexStore:
     def read_manifest(self) -> Manifest:
         path = self.current_path()
         if path is None:
-            raise IndexNotFoundError(
-                f"no index at {self.root}: run `notesqa build` to create it"
-            )
+            raise IndexNotFoundError(f"no index at {self.root}: run `notesqa build` to create it")
         return Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
 
     def load(self, *, embedding_model: str | None = None, dim: int | None = None) -> LoadedIndex:
@@ -291,7 +290,9 @@ class IndexStore:
             for row, c in enumerate(new.chunks):
                 n = seq.get(c.source, 0)
                 seq[c.source] = n + 1
-                rows.append((row, c.chunk_id, c.source, n, c.page, c.heading, c.start, c.end, c.text))
+                rows.append(
+                    (row, c.chunk_id, c.source, n, c.page, c.heading, c.start, c.end, c.text)
+                )
             db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.commit()
         finally:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from app.components import chunking_from, store_from
+from app.llm.base import GenerationRequest
 from app.settings import Settings, load_settings
 from ingest.build import build_index
 from ingest.embed import E5Embedder, Embedder
@@ -66,3 +68,33 @@ def notes_copy(tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "notes"
     shutil.copytree(NOTES, target)
     yield target
+
+
+class ScriptedGenerator:
+    """A fake LLM that streams prepared text, for tests where generating with the real
+    model would take too long (the slow tests use the real one). ``reply`` is a string or
+    a function of the request; every request is recorded."""
+
+    name = "scripted"
+    context_window = 4096
+
+    def __init__(self) -> None:
+        self.reply: str | Callable[[GenerationRequest], str] = ""
+        self.requests: list[GenerationRequest] = []
+        self.gate: threading.Event | None = None  # when set, generation waits for it
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.requests.append(request)
+        if self.gate is not None:
+            self.gate.wait(30)
+        text = self.reply(request) if callable(self.reply) else self.reply
+        for i in range(0, len(text), 3):
+            yield text[i : i + 3]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+
+@pytest.fixture
+def scripted() -> ScriptedGenerator:
+    return ScriptedGenerator()

@@ -53,7 +53,9 @@ def install(app: FastAPI) -> None:
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
-            return JSONResponse(error_body("invalid_json", "the request body is not valid JSON"), 400)
+            return JSONResponse(
+                error_body("invalid_json", "the request body is not valid JSON"), 400
+            )
         parts = []
         for err in errors[:3]:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")

@@ -63,8 +63,10 @@ def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
 
     if not body.stream:
         try:
-            final = first if isinstance(first, Answer) else next(
-                e for e in events if isinstance(e, Answer)
+            final = (
+                first
+                if isinstance(first, Answer)
+                else next(e for e in events if isinstance(e, Answer))
             )
         finally:
             slot.release()

@@ -106,7 +106,11 @@ def documents(current: Current) -> DocumentsResponse:
     return DocumentsResponse(
         documents=[
             DocumentOut(
-                source=r.source, chunks=r.chunks, indexed_at=r.indexed_at, size=r.size, pages=r.pages
+                source=r.source,
+                chunks=r.chunks,
+                indexed_at=r.indexed_at,
+                size=r.size,
+                pages=r.pages,
             )
             for r in sorted(m.documents.values(), key=lambda r: r.source)
         ]

@@ -85,8 +85,10 @@ def default_threads() -> int:
     """Every core this process may use.
 
     llama-cpp-python defaults to half of ``cpu_count()`` to skip hyper-threads, which on a
-    small VM leaves cores idle: on a 2-core VM the default model decodes 28.5 tokens/s with
-    2 threads against 18.8 with llama-cpp-python's 1.
+    small VM leaves cores idle: on an idle 2-core VM the default model decodes 28.5 tokens/s
+    with 2 threads against 18.8 with llama-cpp-python's 1. On a machine busy with other
+    work it turns around (llama.cpp's threads wait for each other at every step, so one
+    descheduled thread stalls them all); set ``llm.threads`` lower there.
     """
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -18,7 +18,7 @@ from typing import Any
 from app.llm.base import GenerationRequest
 from app.llm.prompts import format_raw_prompt
 from app.settings import LLMSettings
-from ingest.errors import ModelUnavailableError
+from ingest.errors import InputError, ModelUnavailableError
 
 INSTALL_HINT = "run `make install` or `pip install -e '.[hf]'`"
 REMOTE_CODE_ROUTES = (
@@ -70,6 +70,13 @@ class TransformersGenerator:
         inputs = tokenizer(
             self.prompt(request), return_tensors="pt", add_special_tokens=not templated
         )
+        length = int(inputs["input_ids"].shape[1])
+        if length >= self._settings.context_window:
+            raise InputError(
+                f"the prompt ({length} tokens) does not fit the model's context window "
+                f"({self._settings.context_window} tokens); shorten the question or the "
+                "history, or raise llm.context_window"
+            )
         cancelled = threading.Event()
 
         class _Cancelled(StoppingCriteria):
@@ -107,14 +114,18 @@ class TransformersGenerator:
                 cancelled.set()
                 worker.join()
         if failure:
-            raise failure[0]
+            error = failure[0]
+            raise ModelUnavailableError(
+                f"{self._path.name} failed while generating ({type(error).__name__}: {error})"
+            ) from error
 
     def _sampling(self) -> dict[str, Any]:
         settings = self._settings
         tokenizer = self._tokenizer
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else None
+        pad = tokenizer.pad_token_id
         options: dict[str, Any] = {
             "repetition_penalty": settings.repetition_penalty,
+            # Without one, generate() logs a notice on every call; EOS is the usual stand-in.
             "pad_token_id": pad if pad is not None else tokenizer.eos_token_id,
         }
         if settings.temperature > 0:

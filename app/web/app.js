@@ -4,12 +4,11 @@
 // names, error messages) reaches the page through text nodes, never as HTML.
 
 import { formatDate, formatSeconds, t, translatePage } from "./i18n.js";
-import { renderMarkdown } from "./markdown.js";
+import { CITATION, citationNumbers, renderMarkdown } from "./markdown.js";
 
 // The server keeps only its last few turns (answer.max_history_turns); more would only
 // cost upload time.
 const MAX_HISTORY_MESSAGES = 12;
-const CITATION = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -137,7 +136,6 @@ function detailMessage(detail) {
 
 class Turn {
   constructor(question) {
-    this.question = question;
     this.text = "";
     this.tokens = 0;
     this.final = null;
@@ -154,7 +152,12 @@ class Turn {
     this.body = h(
       "div",
       { class: "msg__body md" },
-      h("span", { class: "thinking" }, h("span", { class: "dots", "aria-hidden": "true" }), t("thinking")),
+      h(
+        "span",
+        { class: "thinking" },
+        h("span", { class: "dots", "aria-hidden": "true" }),
+        t("thinking"),
+      ),
     );
     this.notice = h("p", { class: "msg__notice", hidden: true });
     this.footer = h("div", { class: "msg__footer", hidden: true });
@@ -274,7 +277,9 @@ class Turn {
           { type: "button", class: "chip", "aria-controls": "passage", "data-n": source.n },
           h("span", { class: "chip__n" }, String(source.n)),
           h("span", { class: "chip__name" }, source.source),
-          source.page == null ? null : h("span", { class: "chip__page" }, t("page", { n: source.page })),
+          source.page == null
+            ? null
+            : h("span", { class: "chip__page" }, t("page", { n: source.page })),
         );
         chip.addEventListener("click", () => openPassage(this, source.n, chip));
         return chip;
@@ -339,7 +344,9 @@ async function ask(question) {
       turn.fail(t("errorUnexpected", { message: String(error?.message ?? error) }));
     }
   } finally {
-    if (turn.final && conversationId === state.conversationId) {
+    // Refusals stay out of the history: they carry nothing, and the server folds earlier
+    // questions into the retrieval query.
+    if (turn.final && !turn.final.refused && conversationId === state.conversationId) {
       state.history.push(
         { role: "user", content: question },
         { role: "assistant", content: turn.final.answer },
@@ -377,15 +384,14 @@ function setBusy(busy) {
 
 function showTimings(timings) {
   if (!timings || typeof timings !== "object") return;
-  const stages = [
-    ["retrieve", "timingRetrieve"],
-    ["rerank", "timingRerank"],
-    ["first_token", "timingFirstToken"],
-    ["total", "timingTotal"],
-  ];
-  const parts = stages
-    .filter(([key]) => typeof timings[key] === "number")
-    .map(([key, label]) => `${t(label)} ${formatSeconds(timings[key])}`);
+  // Known stages in pipeline order with their own words, then any others the server adds.
+  const known = ["rewrite", "retrieve", "rerank", "first_token", "generate", "total"];
+  const keys = [...known, ...Object.keys(timings).filter((k) => !known.includes(k))];
+  const parts = keys
+    .filter((key) => typeof timings[key] === "number")
+    .map(
+      (key) => `${t(`timing.${key}`, {}, key.replace(/_/g, " "))} ${formatSeconds(timings[key])}`,
+    );
   ui.timings.textContent = parts.length ? t("statusTimings", { stages: parts.join(" · ") }) : "";
   ui.timings.hidden = !parts.length;
 }
@@ -463,8 +469,7 @@ function guessQuote(answer, n, text) {
     const here = answer.slice(claimStart, match.index);
     claimStart = match.index + match[0].length;
     if (here.trim()) claim = here; // [1][2]: both cite the same words
-    const numbers = (match[1] ?? match[2]).split(/\s*[,，、]\s*/).map(Number);
-    if (!numbers.includes(n)) continue;
+    if (!citationNumbers(match[1], match[2]).includes(n)) continue;
     for (const candidate of claimCandidates(claim)) {
       const at = text.indexOf(candidate);
       if (at >= 0) {
@@ -481,6 +486,7 @@ function claimCandidates(claim) {
   const plain = claim
     .replace(/\*\*|`/g, "")
     .replace(/^\s*(?:[-*+•]|\d{1,9}[.)])\s+/gm, "")
+    .replace(/^[\s.,;:!?。，；：！？、)）\]】]+/, "") // the end of the previous sentence
     .trim();
   const sentences = plain
     .split(/(?<=[。！？；!?;])|(?<=[.])\s+|\n+/)
@@ -517,11 +523,14 @@ async function loadStatus() {
   try {
     const info = await getJson("/api/index");
     const model = shortModel(info.llm);
+    const parts = [
+      t("statusIndex", { index: info.index }),
+      t("statusModel", { model }),
+      t("statusCounts", { documents: info.documents, chunks: info.chunks }),
+    ];
     ui.status.replaceChildren(
       h("span", { class: "status__dot", "aria-hidden": "true" }),
-      h("span", {}, t("statusIndex", { index: info.index })),
-      h("span", {}, t("statusModel", { model })),
-      h("span", {}, t("statusCounts", { documents: info.documents, chunks: info.chunks })),
+      parts.join(" · "),
     );
     ui.status.title = [
       `${info.index} ${info.version ?? ""}`.trim(),
@@ -543,7 +552,9 @@ async function loadStatus() {
 // "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (llama_cpp)"; a path shows only its file name.
 function shortModel(llm) {
   if (!llm) return "?";
-  const model = String(llm.model ?? "").split(/[\\/]/).pop();
+  const model = String(llm.model ?? "")
+    .split(/[\\/]/)
+    .pop();
   const backend = String(llm.backend ?? "");
   if (!model) return backend || "?";
   return !backend || model === backend ? model : `${model} (${backend})`;
@@ -582,7 +593,11 @@ function documentItem(doc) {
         ? h(
             "p",
             { class: "doc__meta" },
-            h("time", { datetime: doc.indexed_at }, t("indexedAt", { date: formatDate(doc.indexed_at) })),
+            h(
+              "time",
+              { datetime: doc.indexed_at },
+              t("indexedAt", { date: formatDate(doc.indexed_at) }),
+            ),
           )
         : null,
     ),

@@ -5,6 +5,7 @@ const MESSAGES = {
   en: {
     title: "notesqa: ask your notes",
     tagline: "Ask your notes",
+    skipToQuestion: "Skip to the question box",
     newChat: "New chat",
     knowledgeBase: "Knowledge base",
     openKnowledgeBase: "Show the knowledge base",
@@ -21,10 +22,12 @@ const MESSAGES = {
     statusCounts: "{documents} documents · {chunks} chunks",
     statusUnavailable: "Server unavailable: {message}",
     statusTimings: "Last answer: {stages}",
-    timingRetrieve: "retrieve",
-    timingRerank: "rerank",
-    timingFirstToken: "first token",
-    timingTotal: "total",
+    "timing.rewrite": "rewrite",
+    "timing.retrieve": "retrieve",
+    "timing.rerank": "rerank",
+    "timing.first_token": "first token",
+    "timing.generate": "generate",
+    "timing.total": "total",
     emptyTitle: "Ask a question about your notes",
     emptyBody:
       "Answers are written only from the documents in the knowledge base, and every claim cites the passage it comes from.",
@@ -57,6 +60,7 @@ const MESSAGES = {
   zh: {
     title: "notesqa：笔记问答",
     tagline: "向笔记提问",
+    skipToQuestion: "跳到提问框",
     newChat: "新对话",
     knowledgeBase: "知识库",
     openKnowledgeBase: "显示知识库",
@@ -73,10 +77,12 @@ const MESSAGES = {
     statusCounts: "{documents} 篇文档 · {chunks} 个片段",
     statusUnavailable: "服务不可用：{message}",
     statusTimings: "上次回答：{stages}",
-    timingRetrieve: "检索",
-    timingRerank: "重排",
-    timingFirstToken: "首字",
-    timingTotal: "总计",
+    "timing.rewrite": "改写",
+    "timing.retrieve": "检索",
+    "timing.rerank": "重排",
+    "timing.first_token": "首字",
+    "timing.generate": "生成",
+    "timing.total": "总计",
     emptyTitle: "向你的笔记提问",
     emptyBody: "回答只依据知识库中的文档，每一句都会标注出处，点击编号即可查看原文。",
     inputLabel: "你的问题",
@@ -107,23 +113,17 @@ const MESSAGES = {
   },
 };
 
-/** "zh" for any Chinese browser language, else "en". */
-export function pickLanguage(languages) {
-  const first = (languages && languages[0]) || "en";
-  return first.toLowerCase().startsWith("zh") ? "zh" : "en";
-}
+const browserLanguage = navigator.language || navigator.languages?.[0] || "en";
 
-const browserLanguages =
-  navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+/** "zh" for any Chinese browser language (zh, zh-CN, zh-TW, zh-Hans...), else "en". */
+export const lang = browserLanguage.toLowerCase().startsWith("zh") ? "zh" : "en";
 
-export const lang = pickLanguage(browserLanguages);
+/** The value for <html lang>: the browser's own Chinese variant, else "en". */
+export const htmlLang = lang === "zh" ? browserLanguage : "en";
 
-/** The value for <html lang>: keep the browser's Chinese variant (zh-CN, zh-TW), else "en". */
-export const htmlLang = lang === "zh" ? browserLanguages[0] || "zh-CN" : "en";
-
-/** Interface text for `key`, with `{name}` placeholders filled from `params`. */
-export function t(key, params = {}) {
-  const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
+/** Interface text for `key` (else `fallback`), with `{name}` placeholders from `params`. */
+export function t(key, params = {}, fallback = key) {
+  const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? fallback;
   return text.replace(/\{(\w+)\}/g, (whole, name) =>
     name in params ? String(params[name]) : whole,
   );

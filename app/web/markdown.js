@@ -10,9 +10,19 @@ const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([\w+-]*)/;
 const LIST_ITEM = /^\s{0,3}(?:([-*+•])|(\d{1,9})[.)])\s+(.*)$/;
 const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 
-// `code`, **bold**, [1] / [1, 2] / [1][2] / 【1】 citation markers (leftmost match wins).
-const INLINE =
-  /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?=\S)([\s\S]*?\S)\*\*|\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
+// A citation marker: [1], [1, 2] or 【1】 ([1][2] is two markers).
+export const CITATION = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
+
+/** The numbers of one CITATION match (its two groups), e.g. [1, 2] -> [1, 2]. */
+export function citationNumbers(bracketed, fullWidth) {
+  return (bracketed ?? fullWidth).split(/\s*[,，、]\s*/).map(Number);
+}
+
+// `code`, **bold** or a citation marker; the leftmost match wins.
+const INLINE = new RegExp(
+  /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?=\S)([\s\S]*?\S)\*\*|/.source + CITATION.source,
+  "g",
+);
 
 /**
  * Render `text` into a DocumentFragment.
@@ -56,7 +66,8 @@ export function renderMarkdown(text, { citation } = {}) {
       continue;
     }
     const paragraph = [];
-    while (i < lines.length && lines[i].trim() && !startsBlock(lines[i])) paragraph.push(lines[i++]);
+    while (i < lines.length && lines[i].trim() && !startsBlock(lines[i]))
+      paragraph.push(lines[i++]);
     fragment.append(block("p", paragraph, citation));
   }
   return fragment;
@@ -140,8 +151,7 @@ export function renderInline(text, citation) {
       el.append(renderInline(bold, citation));
       fragment.append(el);
     } else if (citation) {
-      const list = (numbers ?? fullWidth).split(/\s*[,，、]\s*/).map(Number);
-      for (const n of list) fragment.append(citation(n));
+      for (const n of citationNumbers(numbers, fullWidth)) fragment.append(citation(n));
     } else {
       fragment.append(whole);
     }
@@ -149,15 +159,4 @@ export function renderInline(text, citation) {
   }
   if (last < text.length) fragment.append(text.slice(last));
   return fragment;
-}
-
-/** The citation numbers used in `text`, in order of first appearance. */
-export function citedNumbers(text) {
-  const seen = [];
-  for (const match of String(text ?? "").matchAll(INLINE)) {
-    const numbers = match[4] ?? match[5];
-    if (!numbers) continue;
-    for (const n of numbers.split(/\s*[,，、]\s*/).map(Number)) if (!seen.includes(n)) seen.push(n);
-  }
-  return seen;
 }

@@ -50,7 +50,9 @@ def test_failed_files_make_a_nonzero_exit(tmp_path: Path) -> None:
 
 def test_search_json_shape(notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
-    code, output = _invoke("search", "外挂知识库的具体流程", "-k", "3", "--json", "--config", TEST_CONFIG)
+    code, output = _invoke(
+        "search", "外挂知识库的具体流程", "-k", "3", "--json", "--config", TEST_CONFIG
+    )
     assert code == 0, output
     hits = json.loads(output)["hits"]
     assert [h["rank"] for h in hits] == [1, 2, 3]

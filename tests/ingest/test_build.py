@@ -20,7 +20,10 @@ from ingest.store import IndexStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DOC_A = "# 检索增强\n\n外挂知识库先把文件转换为文本，再做文本分割。" + "分割后的文本会被向量化并存入向量库。" * 3
+DOC_A = (
+    "# 检索增强\n\n外挂知识库先把文件转换为文本，再做文本分割。"
+    + "分割后的文本会被向量化并存入向量库。" * 3
+)
 DOC_B = "# 微调\n\nLoRA 在冻结的模型旁加入低秩矩阵，只训练很少的参数。" * 2
 DOC_C = "# 评估\n\nC-Eval 提供了一万多道多项选择题，覆盖五十多个学科。"
 
@@ -83,7 +86,10 @@ def test_build_then_search(docs: Path, store: IndexStore, embedder: Embedder) ->
     assert index.chunks([row])[0].source == "b.txt"
     manifest = index.manifest
     assert manifest.embedding_model == embedder.name and manifest.dim == 384
-    assert manifest.documents["b.txt"].sha256 == hashlib.sha256((docs / "b.txt").read_bytes()).hexdigest()
+    assert (
+        manifest.documents["b.txt"].sha256
+        == hashlib.sha256((docs / "b.txt").read_bytes()).hexdigest()
+    )
 
 
 def test_incremental_rebuild_embeds_only_the_changed_file(
@@ -215,11 +221,18 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
             "".join(f"第{i}篇第{j}句：大模型的训练需要大量算力和数据。" for j in range(60)),
             encoding="utf-8",
         )
-    env = {**os.environ, "NOTESQA_INDEX_DIR": str(settings_dir), "NOTESQA_INDEX_NAME": "t",
-           "NOTESQA_CONFIG": str(ROOT / "configs" / "test.yaml")}
+    env = {
+        **os.environ,
+        "NOTESQA_INDEX_DIR": str(settings_dir),
+        "NOTESQA_INDEX_NAME": "t",
+        "NOTESQA_CONFIG": str(ROOT / "configs" / "test.yaml"),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "build", str(big)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     # ~100 chunks take well over 5 s to embed on 2 cores: kill it while it works.
     time.sleep(5.0)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_chunks_respect_size_and_never_cut_a_sentence() -> None:
 def test_consecutive_chunks_overlap_by_whole_sentences() -> None:
     text = "".join(f"这是第{i:02d}个完整的句子。" for i in range(30))
     chunks = _split(text, 60, 25)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end, "no overlap"
         assert a.end - b.start <= 25
         assert text[b.start : a.end].endswith("。")
@@ -70,7 +71,11 @@ def test_heading_breadcrumbs_on_the_bundled_notes() -> None:
 
 
 def test_markdown_headings_nest() -> None:
-    text = "# 总览\n\n引言一句。\n\n## 第一节\n\n" + "第一节的内容很长。" * 3 + "\n\n### 细节\n\n细节内容在这里，足够长的一段话用来测试。"
+    text = (
+        "# 总览\n\n引言一句。\n\n## 第一节\n\n"
+        + "第一节的内容很长。" * 3
+        + "\n\n### 细节\n\n细节内容在这里，足够长的一段话用来测试。"
+    )
     chunks = _split(text, 300, 0)
     detail = next(c for c in chunks if "细节内容" in c.text)
     assert detail.heading == "总览 > 第一节 > 细节"

@@ -1,0 +1,250 @@
+"""The HTTP API on a real uvicorn server on a free loopback port.
+
+The generator is the scripted fake from conftest (generation with the real model is
+covered by the slow tests); everything else is real: model, index, FastAPI, uvicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app.api import create_app
+from app.llm.base import GenerationRequest
+from app.settings import Settings
+
+ANSWERABLE = "外挂知识库的具体流程是什么？"
+UNANSWERABLE = "FlashAttention 是如何减少显存读写的？"
+GROUNDED = "具体流程是：知识库文件转换为文本格式，文本分割，文本向量化[1]。"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, settings: Settings, generator: Any, *, wait: bool = True) -> None:
+        self.wait = wait
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings, generator=generator),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"{self.url}/readyz").status_code
+                if status == 200 or (not self.wait and status == 503):
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def server(notes_settings: Settings, scripted: Any) -> Iterator[Server]:
+    scripted.reply = GROUNDED
+    with Server(notes_settings, scripted) as srv:
+        yield srv
+
+
+def _sse(text: str) -> list[tuple[str, Any]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        name, data = "message", ""
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+        events.append((name, data if data == "[DONE]" else json.loads(data)))
+    return events
+
+
+def test_ask_json_answer_with_checked_sources(server: Server, scripted: Any) -> None:
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
+    assert reply["refused"] is False and reply["answer"] == GROUNDED
+    assert [s["n"] for s in reply["sources"]] == [1]
+    src = reply["sources"][0]
+    assert src["source"] == "001_4466b67d58c97d80.txt"
+    assert "知识库文件转换为文本格式" in src["text"]
+    assert src["text"][src["quote_start"] : src["quote_end"]]
+    assert {"retrieve", "first_token", "total"} <= set(reply["timings"])
+    prompt = scripted.requests[-1].messages[-1].content
+    assert "[1] 001_4466b67d58c97d80.txt" in prompt and ANSWERABLE in prompt
+
+
+def test_ask_stream_events(server: Server) -> None:
+    body = {"question": ANSWERABLE, "stream": True}
+    with httpx.stream("POST", f"{server.url}/api/ask", json=body, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = _sse(response.read().decode())
+    tokens = [d["text"] for name, d in events if name == "token"]
+    assert len(tokens) > 3 and "".join(tokens) == GROUNDED
+    name, final = events[-1]
+    assert name == "done" and final["sources"][0]["n"] == 1
+
+
+def test_unanswerable_is_refused_without_calling_the_model(server: Server, scripted: Any) -> None:
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": UNANSWERABLE}, timeout=60).json()
+    assert reply["refused"] is True and reply["sources"] == []
+    assert "知识库" in reply["answer"]
+    assert scripted.requests == []
+
+
+def test_bogus_citation_is_dropped(server: Server, scripted: Any) -> None:
+    scripted.reply = "具体流程：知识库文件转换为文本格式[1]，再做文本分割[9]。"
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
+    assert "[9]" not in reply["answer"] and "[1]" in reply["answer"]
+    assert [s["n"] for s in reply["sources"]] == [1]
+
+
+def test_invented_answer_is_refused_by_the_grounding_check(server: Server, scripted: Any) -> None:
+    scripted.reply = "ChatGLM2-6B 改进了量子退火调度器与蛋白质折叠预测，并支持火星通信[1]。"
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
+    assert reply["refused"] is True and reply["flagged"] is True
+    assert reply["grounding"] < 0.5
+
+
+def test_history_rewrites_the_follow_up(server: Server, scripted: Any) -> None:
+    def reply(request: GenerationRequest) -> str:
+        if "Rewrite the user's last question" in request.messages[0].content:
+            return "GLM-130B 的参数量是多少？"
+        return "GLM-130B 是 130B 的大模型[1]。"
+
+    scripted.reply = reply
+    history = [
+        {"role": "user", "content": "GLM-130B 是谁开发的？"},
+        {"role": "assistant", "content": "清华团队开发的[1]。"},
+    ]
+    body = {"question": "它的参数量呢？", "history": history}
+    answer = httpx.post(f"{server.url}/api/ask", json=body, timeout=60).json()
+    assert answer["query"] == "GLM-130B 的参数量是多少？"
+    assert "130B" in answer["sources"][0]["text"]
+    final_prompt = scripted.requests[-1].messages
+    assert [m.role for m in final_prompt][1:3] == ["user", "assistant"]  # history given
+
+
+def test_openai_client_non_stream_and_stream(server: Server) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+    assert [m.id for m in client.models.list().data] == ["notesqa"]
+    done = client.chat.completions.create(
+        model="notesqa", messages=[{"role": "user", "content": ANSWERABLE}]
+    )
+    assert done.choices[0].message.content == GROUNDED
+    extra = done.model_extra or {}
+    assert extra["sources"][0]["source"] == "001_4466b67d58c97d80.txt"
+
+    chunks = list(
+        client.chat.completions.create(
+            model="notesqa", messages=[{"role": "user", "content": ANSWERABLE}], stream=True
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == GROUNDED
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert (chunks[-1].model_extra or {})["sources"][0]["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"question": ""}, 422, "invalid_request"),
+        ({"question": "   "}, 400, "invalid_input"),
+        ({"question": "问" * 2001}, 422, "invalid_request"),
+        ({"question": "q", "top_k": 0}, 422, "invalid_request"),
+        ({"question": "q", "top_k": 500}, 422, "invalid_request"),
+    ],
+)
+def test_bad_ask_requests(server: Server, body: dict[str, Any], status: int, code: str) -> None:
+    response = httpx.post(f"{server.url}/api/ask", json=body, timeout=30)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_malformed_json_and_unknown_model(server: Server) -> None:
+    response = httpx.post(
+        f"{server.url}/api/ask", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert response.status_code == 404 and "unknown model" in response.json()["error"]["message"]
+    assert httpx.get(f"{server.url}/nope").json()["error"]["code"] == "not_found"
+
+
+def test_search_index_and_documents(server: Server) -> None:
+    hits = httpx.post(
+        f"{server.url}/api/search", json={"query": "SuperCLUE琅琊榜", "top_k": 3}
+    ).json()["hits"]
+    assert len(hits) == 3 and hits[0]["source"] == "000_20a23b293464c974.txt"
+    status = httpx.get(f"{server.url}/api/index").json()
+    assert status["documents"] == 5 and status["chunks"] > 50
+    docs = httpx.get(f"{server.url}/api/documents").json()["documents"]
+    assert [d["source"] for d in docs] == sorted(d["source"] for d in docs) and len(docs) == 5
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_full_queue_answers_503_with_retry_after(notes_settings: Settings, scripted: Any) -> None:
+    settings = notes_settings.model_copy(
+        update={"server": notes_settings.server.model_copy(update={"queue_size": 0})}
+    )
+    scripted.reply = GROUNDED
+    scripted.gate = threading.Event()
+    with Server(settings, scripted) as srv:
+        first: dict[str, Any] = {}
+        worker = threading.Thread(
+            target=lambda: first.update(
+                r=httpx.post(f"{srv.url}/api/ask", json={"question": ANSWERABLE}, timeout=60)
+            )
+        )
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not scripted.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        busy = httpx.post(f"{srv.url}/api/ask", json={"question": ANSWERABLE}, timeout=30)
+        scripted.gate.set()
+        worker.join(60)
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "10"
+    assert busy.json()["error"]["code"] == "busy"
+    assert first["r"].status_code == 200
+
+
+def test_not_ready_without_an_index(notes_settings: Settings, scripted: Any, tmp_path: Any) -> None:
+    settings = notes_settings.model_copy(update={"index_dir": tmp_path / "empty"})
+    with Server(settings, scripted, wait=False) as srv:
+        ready = httpx.get(f"{srv.url}/readyz")
+        assert ready.status_code == 503
+        ask = httpx.post(f"{srv.url}/api/ask", json={"question": ANSWERABLE})
+    assert ask.status_code == 503
+    assert ask.json()["error"]["code"] == "index_not_found"
+    assert "notesqa build" in ask.json()["error"]["message"]

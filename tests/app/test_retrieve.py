@@ -1,0 +1,148 @@
+"""Hybrid retrieval on the bundled notes with the real model, BM25 and FAISS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.components import retriever_from
+from app.evaluate import is_relevant
+from app.llm.base import GenerationRequest
+from app.retrieve import Retriever, rrf
+from app.settings import Settings
+from ingest.embed import Embedder
+from ingest.keyword import KeywordIndex
+
+
+@pytest.fixture
+def retriever(notes_settings: Settings, embedder: Embedder) -> Retriever:
+    return retriever_from(notes_settings, embedder=embedder)
+
+
+def _rank(hits: list, evidence: str) -> int | None:  # type: ignore[type-arg]
+    return next((h.rank for h in hits if is_relevant(h.chunk.text, [evidence])), None)
+
+
+def test_traditional_question_finds_simplified_passage(retriever: Retriever) -> None:
+    result = retriever.search("預訓練時 batch_size 一般設置多大？", top_k=5)
+    assert _rank(result.hits, "batch_size尽量大(2048-成千上万)") == 1
+    assert result.found
+
+
+def test_simplified_question_finds_traditional_passage(retriever: Retriever) -> None:
+    # 002 is written in Traditional Chinese
+    result = retriever.search("Vicuna 公布的权重为什么是 delta？", top_k=5)
+    assert result.hits[0].chunk.source == "002_83dbae278224fd8d.txt"
+    assert _rank(result.hits, "vicuna模型公布的權(quán)重也是個delta") is not None
+
+
+def test_english_question_finds_chinese_passage(retriever: Retriever) -> None:
+    result = retriever.search("How many e-books does BookCorpus contain?", top_k=5)
+    assert _rank(result.hits, "BookCorpus:包括超过 11,000 本电子书") == 1
+
+
+def test_rare_keyword_found_by_bm25_where_dense_misses(
+    notes_settings: Settings, embedder: Embedder
+) -> None:
+    query = "TigerBot 是哪家公司开发的？"
+    evidence = "TigerBot 2023-08 7/13/70B"
+    dense_only = notes_settings.retrieval.model_copy(update={"bm25": False})
+    dense = retriever_from(
+        notes_settings.model_copy(update={"retrieval": dense_only}), embedder=embedder
+    )
+    assert _rank(dense.search(query, top_k=10).hits, evidence) is None
+    hybrid = retriever_from(notes_settings, embedder=embedder)
+    assert hybrid.keyword is not None
+    bm25_rows = [row for row, _ in hybrid.keyword.search(query, 5)]
+    assert any(is_relevant(c.text, [evidence]) for c in hybrid.index.chunks(bm25_rows)), (
+        "BM25 should find the table row by the model name"
+    )
+    assert _rank(hybrid.search(query, top_k=10).hits, evidence) is not None
+
+
+def test_bm25_is_loaded_once_not_rebuilt_per_query(
+    notes_settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bm25s
+
+    calls = {"index": 0, "load": 0}
+    real_index, real_load = bm25s.BM25.index, KeywordIndex.load.__func__  # type: ignore[attr-defined]
+
+    def counting_index(self: bm25s.BM25, *args: object, **kwargs: object) -> object:
+        calls["index"] += 1
+        return real_index(self, *args, **kwargs)
+
+    def counting_load(cls: type[KeywordIndex], folder: Path) -> KeywordIndex:
+        calls["load"] += 1
+        return real_load(cls, folder)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(bm25s.BM25, "index", counting_index)
+    monkeypatch.setattr(KeywordIndex, "load", classmethod(counting_load))
+    retriever = retriever_from(notes_settings, embedder=embedder)
+    for q in ("LoRA 的秩", "数据并行", "C-Eval 有多少题", "RLHF"):
+        assert retriever.search(q, top_k=3).hits
+    assert calls == {"index": 0, "load": 1}
+
+
+def test_source_filter(retriever: Retriever) -> None:
+    hits = retriever.search("大模型", top_k=5, sources=["003_*.txt"]).hits
+    assert hits and {h.chunk.source for h in hits} == {"003_2d331f2dac39af09.txt"}
+    assert retriever.search("大模型", sources=["nothing-*.md"]).hits == []
+
+
+def test_unanswerable_marked_nothing_found(retriever: Retriever) -> None:
+    result = retriever.search("FlashAttention 是如何减少显存读写的？")
+    assert not result.found
+    assert all(h.relevance < retriever.settings.relevance_threshold for h in result.hits)
+
+
+def test_rrf_rewards_agreement() -> None:
+    fused = rrf([([(1, 0.9), (2, 0.8), (3, 0.1)], 1.0), ([(2, 9.0), (4, 5.0)], 1.0)], k=60)
+    assert [row for row, _ in fused] == [2, 1, 4, 3]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+    weighted = rrf([([(1, 0.9)], 1.0), ([(2, 9.0)], 2.0)], k=60)
+    assert [row for row, _ in weighted] == [2, 1]
+
+
+class ScriptedTranslator:
+    """A scripted generator standing in for the LLM in translation tests."""
+
+    name = "scripted"
+    context_window = 4096
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.calls = 0
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.calls += 1
+        yield from self.reply
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
+
+def test_query_translation_is_fused_and_cached(
+    notes_settings: Settings, embedder: Embedder
+) -> None:
+    cfg = notes_settings.retrieval.model_copy(update={"translate_query": True})
+    settings = notes_settings.model_copy(update={"retrieval": cfg})
+    llm = ScriptedTranslator("提示微调 P-Tuning 是什么？")
+    retriever = retriever_from(settings, generator=llm, embedder=embedder)
+    question = "What is prompt tuning (P-Tuning)?"
+    evidence = "提示微调:P-Tuning,主要是在输入层加入可训练的提示向量"
+    first = retriever.search(question, top_k=10)
+    again = retriever.search(question, top_k=10)
+    assert first.queries == [question, "提示微调 P-Tuning 是什么？"]
+    assert llm.calls == 1  # cached
+    alone = retriever.search(question, top_k=10, translate=False)
+    assert alone.queries == [question]
+    with_translation = _rank(first.hits, evidence)
+    without = _rank(alone.hits, evidence)
+    assert with_translation is not None and (without is None or with_translation < without)
+    assert [h.chunk.chunk_id for h in again.hits] == [h.chunk.chunk_id for h in first.hits]
+    # a Chinese question is not translated
+    retriever.search("LoRA 是什么？")
+    assert llm.calls == 1
