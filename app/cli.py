@@ -345,7 +345,7 @@ def _print_report(report: Any, settings: Settings) -> None:
     if report.overall.keyword_hit is not None:
         cols.append("keyword hit")
     for c in cols:
-        table.add_column(c, justify="right" if c != "group" else "left")
+        table.add_column(c, justify="right" if c != "group" else "left", no_wrap=c == "group")
 
     def row(name: str, m: Any) -> None:
         cells = [name, str(m.n)]

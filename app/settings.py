@@ -33,8 +33,8 @@ class EmbeddingSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    size: int = Field(300, ge=50, le=8000)
-    overlap: int = Field(60, ge=0, le=4000)
+    size: int = Field(350, ge=50, le=8000)
+    overlap: int = Field(70, ge=0, le=4000)
 
 
 class RerankSettings(BaseModel):

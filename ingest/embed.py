@@ -97,7 +97,10 @@ def default_prefixes(model: str) -> tuple[str, str]:
     if "e5" in name:
         return "query: ", "passage: "
     if "bge" in name:
-        zh = "zh" in name or ("m3" not in name and "en" not in name)
+        # BGE-M3 was trained without query instructions; its authors say to add none.
+        if "m3" in name:
+            return "", ""
+        zh = "zh" in name or "en" not in name
         return (BGE_ZH_QUERY_INSTRUCTION if zh else BGE_EN_QUERY_INSTRUCTION), ""
     return "", ""
 
@@ -136,7 +139,10 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
             raise ModelUnavailableError(
                 f"cannot load sentence-transformers model {path}: {exc}"
             ) from exc
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the method and warns on the old name (an error
+        # under the tests' filterwarnings); 3.x-5.x only have the old one.
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        dim = get_dim() if get_dim is not None else self._model.get_sentence_embedding_dimension()
         if not dim:
             raise ConfigError(f"{path} does not report an embedding dimension")
         self.dim = int(dim)
