@@ -27,6 +27,7 @@ from app.llm.base import GenerationRequest, Generator, Message
 from app.passages import Passage, assemble
 from app.retrieve import Retriever
 from app.settings import Settings
+from ingest.clean import fold
 from ingest.errors import InputError
 
 _MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
@@ -43,14 +44,16 @@ _DECLINES = re.compile(
 
 SYSTEM_PROMPT = {
     "zh": (
-        "你是一个知识库问答助手。只根据下面编号的资料回答问题，用中文简洁作答，"
+        "你是一个知识库问答助手。只根据下面编号的资料回答问题，用中文作答，"
+        "简洁但要包含资料中与问题相关的全部要点，"
         "并在用到的句子后用 [1]、[2] 这样的编号注明出处。"
         "如果资料中没有答案，只回答：“知识库中没有找到相关内容。”不要编造。"
     ),
     "en": (
-        "You answer questions from a knowledge base. Use only the numbered passages below, "
-        "answer concisely in English, and cite the passages you use as [1], [2] after the "
-        "sentences that use them. The passages may be in Chinese. If they do not contain "
+        "You answer questions from a knowledge base. Use only the numbered passages below "
+        "(they may be in Chinese; read them and answer in English). Be concise but include "
+        "every relevant point, and cite the passages you use as [1], [2] after the "
+        "sentences that use them. If they do not contain "
         'the answer, reply only: "The knowledge base does not contain this." Never invent.'
     ),
 }
@@ -89,38 +92,90 @@ class Answer:
 
 
 def bigrams(text: str) -> set[str]:
+    """Character bigrams of the folded text, within runs of word characters."""
     grams: set[str] = set()
-    for run in _WORDS.findall(text.lower()):
-        grams.update(run[i : i + 2] for i in range(len(run) - 1)) if len(run) > 1 else grams.add(
-            run
-        )
+    for run in _WORDS.findall(fold(text)):
+        if len(run) == 1:
+            grams.add(run)
+        else:
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
     return grams
 
 
-def grounding_score(answer: str, passages: Sequence[str]) -> float:
-    """Share of the answer's character bigrams that occur in the passages (0..1)."""
-    grams = bigrams(_MARKER.sub(" ", answer))
+# Names, acronyms and numbers: what an answer in one language can be checked for in
+# passages written in another ("BookCorpus", "11,000", "GLM-130B", "Koala").
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")
+
+
+def checkable_names(text: str) -> set[str]:
+    """Numbers, acronyms, CamelCase and capitalised words not opening a sentence."""
+    names = set()
+    for m in _LATIN_WORD.finditer(text):
+        word = m.group().rstrip(".,-/")
+        before = text[: m.start()].rstrip()
+        opens_sentence = not before or before[-1] in ".!?:;\n"
+        if (
+            any(ch.isdigit() for ch in word)
+            or any(ch.isupper() for ch in word[1:])
+            or (word[:1].isupper() and not opens_sentence)
+        ):
+            names.add(fold(word))
+    return names
+
+
+def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
+    """How much of the answer the passages support, 0..1 (None: nothing to check).
+
+    Same language: the share of the answer's character bigrams found in the passages.
+    An English answer over Chinese passages shares no bigrams with them even when it is
+    right, so it is checked by its names and numbers instead.
+    """
+    answer = _MARKER.sub(" ", answer)
+    support = " ".join(passages)
+    if detect_lang(answer) != detect_lang(support):
+        names = checkable_names(answer)
+        if not names:
+            return None
+        folded = fold(support).replace(",", "")
+        return sum(1 for n in names if n.replace(",", "") in folded) / len(names)
+    grams = bigrams(answer)
     if not grams:
-        return 1.0
-    support: set[str] = set()
-    for p in passages:
-        support |= bigrams(p)
-    return len(grams & support) / len(grams)
+        return None
+    return len(grams & bigrams(support)) / len(grams)
 
 
-def check_citations(answer: str, count: int) -> tuple[str, list[int]]:
-    """Drop markers that point at no passage; the passages cited, in order of first use."""
+def check_citations(answer: str, passages: Sequence[str]) -> tuple[str, list[int]]:
+    """Fix the answer's [n] markers; the passages cited, in order of first use.
+
+    A marker that points at no passage is removed. A marker whose passage shares much
+    less with the sentence before it than another passage does is moved to that one: a
+    small model often cites [2] for what it read in [1].
+    """
+    support = [bigrams(p) for p in passages]
     cited: list[int] = []
+    last = 0
 
-    def keep(match: re.Match[str]) -> str:
+    def fix(match: re.Match[str]) -> str:
+        nonlocal last
+        claim = bigrams(answer[last : match.start()])
+        last = match.end()
         numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
-        valid = [n for n in numbers if 1 <= n <= count]
-        for n in valid:
+        overlap = [len(claim & grams) for grams in support]
+        best = max(range(len(support)), key=overlap.__getitem__, default=-1) + 1
+        out: list[int] = []
+        for n in numbers:
+            if not 1 <= n <= len(passages):
+                continue
+            if best and overlap[n - 1] * 2 < overlap[best - 1]:
+                n = best
+            if n not in out:
+                out.append(n)
+        for n in out:
             if n not in cited:
                 cited.append(n)
-        return "".join(f"[{n}]" for n in valid)
+        return "".join(f"[{n}]" for n in out)
 
-    text = _MARKER.sub(keep, answer)
+    text = _MARKER.sub(fix, answer)
     text = re.sub(r"[ \t]+([。，,.!?！？])", r"\1", text)  # a removed marker left a space
     return text.strip(), cited
 
@@ -186,7 +241,10 @@ class Answerer:
             document_text=self.retriever.index.document_text,
             merge=self.retriever.settings.merge_adjacent,
         )
-        messages, passages = self._prompt(question, lang, history, passages)
+        # For a cross-language question, the translation retrieval used helps a small
+        # model see that the passages do hold the answer.
+        hint = result.queries[1] if len(result.queries) > 1 else None
+        messages, passages = self._prompt(question, lang, history, passages, hint=hint)
         request = GenerationRequest(
             messages, question=question, passages=[p.text for p in passages]
         )
@@ -214,13 +272,21 @@ class Answerer:
         return Answer(refusal(lang), True, [], self.generator.name, timings, query=query)
 
     def _prompt(
-        self, question: str, lang: str, history: Sequence[Message], passages: list[Passage]
+        self,
+        question: str,
+        lang: str,
+        history: Sequence[Message],
+        passages: list[Passage],
+        *,
+        hint: str | None = None,
     ) -> tuple[list[Message], list[Passage]]:
         """Messages for the model, with as many passages as the context window holds."""
         gen = self.generator
         system = Message("system", SYSTEM_PROMPT[lang])
         turns = [Message(m.role, m.content) for m in history if m.role in ("user", "assistant")]
         tail = f"\n问题：{question}" if lang == "zh" else f"\nQuestion: {question}"
+        if hint:
+            tail += f"\n（{hint}）" if lang == "zh" else f"\n(In the passages' language: {hint})"
         fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns)) + gen.count_tokens(
             tail
         )
@@ -254,19 +320,22 @@ class Answerer:
         query: str,
     ) -> Answer:
         model = self.generator.name
-        text, cited = check_citations(raw, len(passages))
+        texts = [p.text for p in passages]
+        text, cited = check_citations(raw, texts)
         if not text or declines(text):
             return Answer(refusal(lang), True, [], model, timings, query=query)
-        support = [passages[n - 1].text for n in cited] or [p.text for p in passages]
-        score = grounding_score(text, support)
+        # Checked against every passage given: a supported answer with a wrong marker has
+        # had its marker moved above; an invented one is supported by none of them.
+        score = grounding_score(text, texts)
         cfg = self.settings.answer
-        flagged = cfg.grounding_action != "off" and score < cfg.grounding_threshold
+        flagged = (
+            cfg.grounding_action != "off" and score is not None and score < cfg.grounding_threshold
+        )
         if flagged and cfg.grounding_action == "refuse":
             return Answer(refusal(lang), True, [], model, timings, True, score, query)
         if not cited:  # an uncited answer still names where it came from
-            best = max(
-                range(len(passages)), key=lambda i: grounding_score(text, [passages[i].text])
-            )
+            grams = bigrams(text)
+            best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))
             cited = [best + 1]
             text = f"{text} [{best + 1}]"
         sources = [_source(n, passages[n - 1], text) for n in cited]

@@ -79,12 +79,14 @@ class ItemResult:
     hits: list[dict[str, Any]]
     answer: str | None = None
     keyword_hit: float | None = None
+    grounding: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.item.id, "hits": self.hits, "refused": self.refused}
         if self.answer is not None:
             out["answer"] = self.answer
             out["keyword_hit"] = self.keyword_hit
+            out["grounding"] = self.grounding
         return out
 
 
@@ -146,9 +148,12 @@ def evaluate(
     search: Callable[[str], SearchResult],
     *,
     k: int = 10,
-    answer: Callable[[str], tuple[str, bool]] | None = None,
+    answer: Callable[[str], tuple[str, bool, float | None]] | None = None,
 ) -> Report:
-    """Run every question through ``search`` (and ``answer`` when given)."""
+    """Run every question through ``search`` (and ``answer`` when given).
+
+    ``answer`` returns (text, refused, grounding score or None).
+    """
     results = []
     for item in items:
         result = search(item.question)
@@ -158,9 +163,9 @@ def evaluate(
         )
         refused = not result.found
         text = None
-        kw = None
+        kw = grounding = None
         if answer is not None:
-            text, refused = answer(item.question)
+            text, refused, grounding = answer(item.question)
             kw = keyword_hit(text, item.keywords) if item.keywords else None
         results.append(
             ItemResult(
@@ -178,6 +183,7 @@ def evaluate(
                 ],
                 answer=text,
                 keyword_hit=kw,
+                grounding=grounding,
             )
         )
     by_type: dict[str, list[ItemResult]] = defaultdict(list)

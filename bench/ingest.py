@@ -24,8 +24,8 @@ from typing import Any
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-# Run as `python bench/ingest.py`, this file's folder leads sys.path and this file would
-# shadow the `ingest` package; drop it before importing the project.
+# Run as `python bench/ingest.py`, this folder leads sys.path and this file would shadow
+# the `ingest` package; drop it before importing the project.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
@@ -143,7 +143,8 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
     """First column left-aligned, the figures right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])]
+        cells += [row[i].rjust(widths[i]) for i in range(1, len(row))]
         print("  ".join(cells).rstrip())
 
 

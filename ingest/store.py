@@ -305,6 +305,27 @@ class IndexStore:
                 with open(path, "rb") as handle:
                     os.fsync(handle.fileno())
 
+    # A running server marks the index it serves, so a build can yield the CPU to it.
+    def mark_serving(self, pid: int) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        marker = self.root / f".serving-{pid}"
+        marker.touch()
+        return marker
+
+    def serving_pids(self) -> list[int]:
+        """Live processes serving this index (stale markers of dead ones are ignored)."""
+        pids = []
+        for marker in self.root.glob(".serving-*"):
+            try:
+                pid = int(marker.name.rsplit("-", 1)[1])
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError):
+                continue
+            except PermissionError:  # alive, another user's
+                pass
+            pids.append(pid)
+        return pids
+
     def _versions(self) -> list[Path]:
         return sorted(p for p in self.root.glob("v-*") if p.is_dir())
 

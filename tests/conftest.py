@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -82,6 +83,7 @@ class ScriptedGenerator:
         self.reply: str | Callable[[GenerationRequest], str] = ""
         self.requests: list[GenerationRequest] = []
         self.gate: threading.Event | None = None  # when set, generation waits for it
+        self.delay = 0.0  # seconds between pieces
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         self.requests.append(request)
@@ -89,6 +91,8 @@ class ScriptedGenerator:
             self.gate.wait(30)
         text = self.reply(request) if callable(self.reply) else self.reply
         for i in range(0, len(text), 3):
+            if self.delay:
+                time.sleep(self.delay)
             yield text[i : i + 3]
 
     def count_tokens(self, text: str) -> int:

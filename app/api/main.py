@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,7 +43,11 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
                 log.error("notesqa not ready: %s", exc)
 
         threading.Thread(target=warm, name="notesqa-warm", daemon=True).start()
-        yield
+        marker = kb.store.mark_serving(os.getpid())
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
 
     app = FastAPI(
         title="notesqa",

