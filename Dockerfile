@@ -118,7 +118,8 @@ fi
 exec notesqa "$@"
 EOF
 
-USER notesqa
+# Numeric, so Kubernetes runAsNonRoot can check it.
+USER 10001:10001
 # Named or anonymous volumes start as copies of these folders (notes, and the empty
 # indexes folder owned by the service user, so it can write there).
 VOLUME ["/app/notes", "/app/indexes"]

@@ -42,19 +42,20 @@ _DECLINES = re.compile(
     re.IGNORECASE,
 )
 
+# No "say you cannot answer" clause: with it the default 1.5B model declined a third of
+# the answerable dev questions. Refusing is left to the retrieval gate (before the model)
+# and the grounding check (after it); README "Answers".
 SYSTEM_PROMPT = {
     "zh": (
-        "你是一个知识库问答助手。只根据下面编号的资料回答问题，用中文作答，"
+        "你是一个知识库问答助手。根据下面编号的资料回答问题，用中文作答，"
         "简洁但要包含资料中与问题相关的全部要点，"
-        "并在用到的句子后用 [1]、[2] 这样的编号注明出处。"
-        "如果资料中没有答案，只回答：“知识库中没有找到相关内容。”不要编造。"
+        "并在用到的句子后用 [1]、[2] 这样的编号注明出处。不要编造资料以外的内容。"
     ),
     "en": (
-        "You answer questions from a knowledge base. Use only the numbered passages below "
+        "You answer questions from a knowledge base. Answer from the numbered passages below "
         "(they may be in Chinese; read them and answer in English). Be concise but include "
         "every relevant point, and cite the passages you use as [1], [2] after the "
-        "sentences that use them. If they do not contain "
-        'the answer, reply only: "The knowledge base does not contain this." Never invent.'
+        "sentences that use them. Do not add facts that are not in the passages."
     ),
 }
 
@@ -287,6 +288,8 @@ class Answerer:
         tail = f"\n问题：{question}" if lang == "zh" else f"\nQuestion: {question}"
         if hint:
             tail += f"\n（{hint}）" if lang == "zh" else f"\n(In the passages' language: {hint})"
+        if lang == "en":
+            tail += "\nAnswer in English."
         fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns)) + gen.count_tokens(
             tail
         )

@@ -111,6 +111,9 @@ class Retriever:
         self.translator = translator
         self.lang = corpus_lang(c.text for _, c in index.all_chunks())
         self._sources = sorted(index.manifest.documents)
+        # Words of each chunk, tokenized once: jieba on every pooled chunk of every query
+        # cost more than the query embedding itself.
+        self._chunk_words: dict[int, frozenset[str]] = {}
 
     def search(
         self,
@@ -188,8 +191,8 @@ class Retriever:
         token_lists = [tokenize(q) for q in queries]
         idf = self.keyword.idf if self.keyword is not None else (lambda _t: 1.0)
         hits = []
-        for (_, fused), chunk, dense in zip(pool, chunks, dense_best, strict=True):
-            words = set(tokenize(f"{chunk.heading}\n{chunk.text}"))
+        for (row, fused), chunk, dense in zip(pool, chunks, dense_best, strict=True):
+            words = self._words(row, chunk)
             cover = max(coverage(toks, words, idf) for toks in token_lists)
             # A translated query is monolingual: judge it without the cross-language shift.
             rel = relevance(dense, cover, cross_language=cross and len(queries) == 1)
@@ -202,6 +205,13 @@ class Retriever:
                 )
             )
         return hits
+
+    def _words(self, row: int, chunk: Chunk) -> frozenset[str]:
+        words = self._chunk_words.get(row)
+        if words is None:
+            words = frozenset(tokenize(f"{chunk.heading}\n{chunk.text}"))
+            self._chunk_words[row] = words
+        return words
 
     def _allowed_rows(self, patterns: Sequence[str]) -> list[int]:
         chosen = [s for s in self._sources if _matches(s, patterns)]

@@ -31,7 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
     parser.add_argument("--repeat", type=int, default=3, help="builds and encodes to time")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

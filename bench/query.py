@@ -43,7 +43,7 @@ WARMUP = 5
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
     parser.add_argument("--repeat", type=int, default=3, help="passes over the question set")
     parser.add_argument("--set", type=Path, default=DEV_SET, help="JSONL question set")
