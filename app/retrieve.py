@@ -52,7 +52,7 @@ def rrf(rankings: Sequence[tuple[Ranking, float]], *, k: int) -> Ranking:
 
 
 def coverage(
-    query_tokens: Sequence[str], chunk_tokens: set[str], idf: Callable[[str], float]
+    query_tokens: Sequence[str], chunk_tokens: frozenset[str], idf: Callable[[str], float]
 ) -> float:
     """IDF-weighted share of the query's words found in the chunk (0..1).
 
