@@ -260,18 +260,24 @@ def ask(
         settings = _settings(config, index)
         answerer = KnowledgeBase(settings).load().answerer
         final: Answer | None = None
+        streamed = False
         for event in answerer.stream(question, top_k=k):
             if isinstance(event, Answer):
                 final = event
             elif not as_json:
                 out.print(event, end="", highlight=False, markup=False)
+                streamed = True
         assert final is not None
         if as_json:
             out.print_json(json.dumps(final.as_dict(), ensure_ascii=False))
             return
         out.print()
         if final.refused:
+            if streamed:  # the grounding check or a decline overruled what was streamed
+                out.print("[dim](withdrawn: not supported by the notes)[/dim]")
             out.print(f"[yellow]{final.answer}[/yellow]", highlight=False)
+        elif final.flagged:
+            out.print("[dim](some of this may not be supported by the cited passages)[/dim]")
         for src in final.sources:
             page = f" p.{src.page}" if src.page is not None else ""
             out.print(

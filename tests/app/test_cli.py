@@ -74,3 +74,54 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert "error: no index at" in output and "Traceback" not in output
     code, output = _invoke("info", "--config", str(tmp_path / "nope.yaml"))
     assert code == 1 and "config file not found" in output
+
+
+def test_ask_streams_and_lists_sources(
+    notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # configs/test.yaml uses the extractive generator: real answers without an LLM
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
+    code, output = _invoke("ask", "外挂知识库的具体流程是什么？", "--config", TEST_CONFIG)
+    assert code == 0, output
+    assert "文本分割" in output and "[1] 001_4466b67d58c97d80.txt" in output
+    code, output = _invoke("ask", "FlashAttention 是如何减少显存读写的？", "--config", TEST_CONFIG)
+    assert code == 0 and "知识库中没有找到" in output
+    code, output = _invoke("ask", "   ", "--config", TEST_CONFIG)
+    assert code == 1 and "error: the question is empty" in output
+
+
+def test_eval_json_and_results_out(
+    notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
+    qa = tmp_path / "qa.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "question": "SuperCLUE琅琊榜采用了什么评级系统？",
+            "type": "factoid",
+            "lang": "zh",
+            "evidence": ["Elo评级系统,广泛应用于国际象棋"],
+        },
+        {
+            "id": "b",
+            "question": "FlashAttention 是如何减少显存读写的？",
+            "type": "unanswerable",
+            "lang": "zh",
+            "evidence": [],
+        },
+    ]
+    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "results.jsonl"
+    code, output = _invoke(
+        "eval", "--set", str(qa), "--json", "--results-out", str(out), "--config", TEST_CONFIG
+    )
+    assert code == 0, output
+    overall = json.loads(output)["overall"]
+    assert overall["r1"] == 1.0 and overall["correct_refusals"] == 1.0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["refused"]) for r in lines] == [("a", False), ("b", True)]
+    code, output = _invoke(
+        "eval", "--set", str(tmp_path / "missing.jsonl"), "--config", TEST_CONFIG
+    )
+    assert code == 1 and "evaluation set not found" in output
