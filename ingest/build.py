@@ -34,8 +34,6 @@ from ingest.store import (
     now_iso,
 )
 
-STAGES = ("load", "clean", "split", "embed", "write")
-
 
 class Progress(Protocol):
     def start(self, stage: str, total: int) -> None: ...
@@ -204,7 +202,9 @@ def build_index(
     report = BuildReport(index=store.name)
     with store.lock():
         candidates, complete = discover(paths, report, max_bytes=max_file_bytes)
-        previous = None if full else _reusable(store, embedder, chunking, report)
+        # Even with --full the current version is read: it tells added from updated and
+        # keeps the chunks of a document that now fails to load.
+        previous = _reusable(store, embedder, chunking, report)
         old_docs = previous.manifest.documents if previous else {}
 
         progress.start("load", len(candidates))
@@ -220,7 +220,9 @@ def build_index(
 
         failed_sources = {c.source for c in candidates} - {d.source for d in docs}
         changed = [
-            d for d in docs if d.source not in old_docs or old_docs[d.source].sha256 != d.sha256
+            d
+            for d in docs
+            if full or d.source not in old_docs or old_docs[d.source].sha256 != d.sha256
         ]
         progress.start("clean", len(changed))
         cleaned: dict[str, tuple[str, list[tuple[int, int, int | None]]]] = {}

@@ -247,3 +247,15 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
     assert index.chunks([row])[0].source == "b.txt"
     # and the next build cleans up and succeeds
     assert _build(store, embedder, docs).ok
+
+
+def test_full_rebuild_reports_updates_and_keeps_a_now_broken_file(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    _build(store, embedder, docs)
+    (docs / "b.txt").write_bytes(bytes(range(256)) * 8)  # b.txt turned into garbage
+    report = _build(store, embedder, docs, full=True)
+    assert sorted(report.updated) == ["a.md", "c.html"] and report.added == []
+    assert [Path(p).name for p, _ in report.failed] == ["b.txt"]
+    index = store.load()
+    assert sorted(index.manifest.documents) == ["a.md", "b.txt", "c.html"]  # old b.txt kept
