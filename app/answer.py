@@ -48,14 +48,15 @@ _DECLINES = re.compile(
 SYSTEM_PROMPT = {
     "zh": (
         "你是一个知识库问答助手。根据下面编号的资料回答问题，用中文作答，"
-        "简洁但要包含资料中与问题相关的全部要点，"
+        "简洁但要包含资料中与问题相关的全部要点，尽量使用资料中的原话，"
         "并在用到的句子后用 [1]、[2] 这样的编号注明出处。不要编造资料以外的内容。"
     ),
     "en": (
         "You answer questions from a knowledge base. Answer from the numbered passages below "
         "(they may be in Chinese; read them and answer in English). Be concise but include "
-        "every relevant point, and cite the passages you use as [1], [2] after the "
-        "sentences that use them. Do not add facts that are not in the passages."
+        "every relevant point, keep the passages' names and numbers, and cite the passages "
+        "you use as [1], [2] after the sentences that use them. Do not add facts that are "
+        "not in the passages."
     ),
 }
 
@@ -143,6 +144,29 @@ def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
     if not grams:
         return None
     return len(grams & bigrams(support)) / len(grams)
+
+
+# A sentence with the citation markers that follow it.
+_ANSWER_SENTENCE = re.compile(
+    r"(?:[^。！？!?.\n]|\.(?!\s|$))+(?:[。！？!?]+|\.(?=\s|$)|\n|$)(?:\s*\[\d+\])*"
+)
+_TOO_SHORT_TO_CHECK = 6  # characters: "是的。", "Yes." carry no claim of their own
+
+
+def supported_sentences(answer: str, passages: Sequence[str], *, threshold: float) -> str:
+    """The answer without its sentences that the passages do not support ("" if none are)."""
+    kept = []
+    for m in _ANSWER_SENTENCE.finditer(answer):
+        sentence = m.group()
+        if not sentence.strip():
+            continue
+        score = grounding_score(sentence, passages)
+        short = len(_MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK
+        if short or score is None or score >= threshold:
+            kept.append(sentence)
+    if not any(len(_MARKER.sub("", k).strip()) > _TOO_SHORT_TO_CHECK for k in kept):
+        return ""
+    return "".join(kept).strip()
 
 
 def check_citations(answer: str, passages: Sequence[str]) -> tuple[str, list[int]]:
@@ -327,15 +351,24 @@ class Answerer:
         text, cited = check_citations(raw, texts)
         if not text or declines(text):
             return Answer(refusal(lang), True, [], model, timings, query=query)
-        # Checked against every passage given: a supported answer with a wrong marker has
-        # had its marker moved above; an invented one is supported by none of them.
-        score = grounding_score(text, texts)
+        # Checked sentence by sentence against every passage given (a supported sentence
+        # with a wrong marker has had its marker moved above): a small model often states
+        # the right fact and then embroiders it from its own knowledge.
         cfg = self.settings.answer
-        flagged = (
-            cfg.grounding_action != "off" and score is not None and score < cfg.grounding_threshold
-        )
-        if flagged and cfg.grounding_action == "refuse":
-            return Answer(refusal(lang), True, [], model, timings, True, score, query)
+        flagged = False
+        if cfg.grounding_action != "off":
+            kept = supported_sentences(text, texts, threshold=cfg.grounding_threshold)
+            if not kept:
+                score = grounding_score(text, texts)
+                if cfg.grounding_action == "refuse":
+                    return Answer(refusal(lang), True, [], model, timings, True, score, query)
+                flagged = True
+            elif kept != text:
+                if cfg.grounding_action == "refuse":
+                    text, cited = check_citations(kept, texts)
+                else:
+                    flagged = True
+        score = grounding_score(text, texts)
         if not cited:  # an uncited answer still names where it came from
             grams = bigrams(text)
             best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))

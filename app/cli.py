@@ -260,13 +260,14 @@ def ask(
         settings = _settings(config, index)
         answerer = KnowledgeBase(settings).load().answerer
         final: Answer | None = None
-        streamed = False
+        pieces: list[str] = []
         for event in answerer.stream(question, top_k=k):
             if isinstance(event, Answer):
                 final = event
             elif not as_json:
                 out.print(event, end="", highlight=False, markup=False)
-                streamed = True
+                pieces.append(event)
+        streamed = "".join(pieces).strip()
         assert final is not None
         if as_json:
             out.print_json(json.dumps(final.as_dict(), ensure_ascii=False))
@@ -276,7 +277,11 @@ def ask(
             if streamed:  # the grounding check or a decline overruled what was streamed
                 out.print("[dim](withdrawn: not supported by the notes)[/dim]")
             out.print(f"[yellow]{final.answer}[/yellow]", highlight=False)
-        elif final.flagged:
+        elif streamed and final.answer != streamed:
+            # unsupported sentences were removed, or citation markers fixed
+            out.print("[dim](checked against the notes:)[/dim]")
+            out.print(final.answer, highlight=False, markup=False)
+        if final.flagged:
             out.print("[dim](some of this may not be supported by the cited passages)[/dim]")
         for src in final.sources:
             page = f" p.{src.page}" if src.page is not None else ""

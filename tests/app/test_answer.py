@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answer import Answerer, check_citations, checkable_names, declines, grounding_score
+from app.answer import (
+    Answerer,
+    check_citations,
+    checkable_names,
+    declines,
+    grounding_score,
+    supported_sentences,
+)
 from app.components import retriever_from
 from app.llm.base import Message
 from app.passages import Passage
@@ -33,6 +40,20 @@ def test_grounding_across_languages_uses_names_and_numbers() -> None:
     assert grounding_score("It added FlashAttention and Multi-Query Attention.", PASSAGES) == 0.0
     assert grounding_score("Yes, it does.", PASSAGES) is None  # nothing checkable
     assert checkable_names("The model is Koala, 13B. Vicuna too.") == {"koala", "13b"}
+
+
+def test_unsupported_sentences_are_pruned() -> None:
+    answer = "LoRA 在冻结的权重旁加入低秩矩阵[2]。它由量子计算机训练，还支持火星通信[2]。"
+    assert supported_sentences(answer, PASSAGES, threshold=0.5) == (
+        "LoRA 在冻结的权重旁加入低秩矩阵[2]。"
+    )
+    assert (
+        supported_sentences("它由量子计算机训练，还支持火星通信。", PASSAGES, threshold=0.5) == ""
+    )
+    english = "BookCorpus has over 11,000 e-books [1]. It was built by Tsinghua."
+    assert supported_sentences(english, PASSAGES, threshold=0.5) == (
+        "BookCorpus has over 11,000 e-books [1]."
+    )
 
 
 def test_declines_are_recognised() -> None:
