@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from itertools import chain
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,6 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from app.answer import Answer
 from app.api import sse
+from app.api.answering import final_answer, start_answer
 from app.api.deps import Current, Gate
 from app.api.errors import NotFoundError, error_body
 from app.api.schemas import ChatRequest
@@ -51,25 +51,12 @@ def _split(body: ChatRequest) -> tuple[str, list[Message]]:
 @router.post("/chat/completions")
 def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
     question, history = _split(body)
-    slot = gate.acquire()
-    try:
-        events = current.answerer.stream(question, history=history)
-        first = next(events)
-    except BaseException:
-        slot.release()
-        raise
+    slot, events = start_answer(gate, current, question, history=history)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
 
     if not body.stream:
-        try:
-            final = (
-                first
-                if isinstance(first, Answer)
-                else next(e for e in events if isinstance(e, Answer))
-            )
-        finally:
-            slot.release()
+        final = final_answer(slot, events)
         return {
             "id": cid,
             "object": "chat.completion",
@@ -102,7 +89,7 @@ def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
         try:
             yield chunk({"role": "assistant", "content": ""})
             streamed = ""
-            for item in chain([first], events):
+            for item in events:
                 if isinstance(item, Answer):
                     # A refusal or a checked answer replaces what was streamed: send the
                     # difference when it only appends, else the final text once more.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from app.answer import Answer
 from app.api import sse
+from app.api.answering import final_answer, start_answer
 from app.api.deps import KB, Current, Gate
 from app.api.errors import error_body, status_of
 from app.api.schemas import (
@@ -43,25 +43,15 @@ def search(body: SearchRequest, current: Current) -> SearchResponse:
 )
 def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | StreamingResponse:
     history = [Message(t.role, t.content) for t in body.history]
-    slot = gate.acquire()  # BusyError (503) before any byte is sent
-    try:
-        events = current.answerer.stream(
-            body.question, history=history, top_k=body.top_k, sources=body.sources
-        )
-        first = next(events)  # bad input raises here, while a 4xx can still be sent
-    except BaseException:
-        slot.release()
-        raise
+    slot, events = start_answer(
+        gate, current, body.question, history=history, top_k=body.top_k, sources=body.sources
+    )
     if not body.stream:
-        try:
-            final = first if isinstance(first, Answer) else _last(events)
-        finally:
-            slot.release()
-        return AskResponse.model_validate(final.as_dict())
+        return AskResponse.model_validate(final_answer(slot, events).as_dict())
 
     def stream() -> Iterator[str]:
         try:
-            for item in chain([first], events):
+            for item in events:
                 if isinstance(item, Answer):
                     yield sse.event(item.as_dict(), name="done")
                 else:
@@ -73,15 +63,6 @@ def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | Streami
             slot.release()
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers=sse.HEADERS)
-
-
-def _last(events: Iterator[str | Answer]) -> Answer:
-    final = None
-    for item in events:
-        if isinstance(item, Answer):
-            final = item
-    assert final is not None, "Answerer.stream always ends with an Answer"
-    return final
 
 
 @router.get("/index")
