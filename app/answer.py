@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.conversation import standalone_question
-from app.lang import detect_lang, refusal
-from app.llm.base import GenerationRequest, Generator, Message
+from app.lang import checkable_names, detect_lang, refusal
+from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.passages import Passage, assemble
 from app.retrieve import Retriever
 from app.settings import Settings
+from app.translate import translate_answer
 from ingest.clean import fold
 from ingest.errors import InputError
 
@@ -102,27 +103,6 @@ def bigrams(text: str) -> set[str]:
         else:
             grams.update(run[i : i + 2] for i in range(len(run) - 1))
     return grams
-
-
-# Names, acronyms and numbers: what an answer in one language can be checked for in
-# passages written in another ("BookCorpus", "11,000", "GLM-130B", "Koala").
-_LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")
-
-
-def checkable_names(text: str) -> set[str]:
-    """Numbers, acronyms, CamelCase and capitalised words not opening a sentence."""
-    names = set()
-    for m in _LATIN_WORD.finditer(text):
-        word = m.group().rstrip(".,-/")
-        before = text[: m.start()].rstrip()
-        opens_sentence = not before or before[-1] in ".!?:;\n"
-        if (
-            any(ch.isdigit() for ch in word)
-            or any(ch.isupper() for ch in word[1:])
-            or (word[:1].isupper() and not opens_sentence)
-        ):
-            names.add(fold(word))
-    return names
 
 
 def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
@@ -266,23 +246,87 @@ class Answerer:
             document_text=self.retriever.index.document_text,
             merge=self.retriever.settings.merge_adjacent,
         )
-        # For a cross-language question, the translation retrieval used helps a small
-        # model see that the passages do hold the answer.
+        # The question in the passages' language, when retrieval translated it.
         hint = result.queries[1] if len(result.queries) > 1 else None
+        if hint and self._answers_in_passage_language():
+            yield from self._stream_translated(
+                hint, lang, history, passages, timings=timings, started=started, query=query
+            )
+            return
+        # Answering directly, the translation still helps a small model see that the
+        # passages do hold the answer.
         messages, passages = self._prompt(question, lang, history, passages, hint=hint)
         request = GenerationRequest(
             messages, question=question, passages=[p.text for p in passages]
         )
         t0 = time.perf_counter()
         pieces: list[str] = []
-        for piece in self.generator.stream(request):
-            if not pieces:
-                timings["first_token"] = time.perf_counter() - started
-            pieces.append(piece)
-            yield piece
+        yield from _relay(self.generator.stream(request), pieces, timings, started)
         timings["generate"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
         yield self._finish("".join(pieces), passages, lang=lang, timings=timings, query=query)
+
+    def _answers_in_passage_language(self) -> bool:
+        # An extractive generator copies sentences: it has nothing to translate with.
+        return self.settings.answer.cross_language == "translate" and not getattr(
+            self.generator, "copies_only", False
+        )
+
+    def _stream_translated(
+        self,
+        translated_question: str,
+        lang: str,
+        history: Sequence[Message],
+        passages: list[Passage],
+        *,
+        timings: dict[str, float],
+        started: float,
+        query: str,
+    ) -> Iterator[str | Answer]:
+        """A cross-language question: answer in the passages' language, then translate.
+
+        Answering in the passages' language, a small model keeps their facts and terms
+        (English answers over the Chinese notes missed most of them), and the draft can be
+        checked bigram by bigram like any same-language answer. Only the translation is
+        streamed, so the first token comes after the whole draft (README "Answers").
+        """
+        draft_lang = self.retriever.lang
+        messages, passages = self._prompt(translated_question, draft_lang, history, passages)
+        texts = [p.text for p in passages]
+        t0 = time.perf_counter()
+        request = GenerationRequest(messages, question=translated_question, passages=texts)
+        draft = self._finish(
+            complete(self.generator, request),
+            passages,
+            lang=draft_lang,
+            timings=timings,
+            query=query,
+        )
+        timings["draft"] = time.perf_counter() - t0
+        if draft.refused:
+            timings["generate"] = time.perf_counter() - t0
+            timings["total"] = time.perf_counter() - started
+            draft.answer = refusal(lang)
+            yield draft
+            return
+        pieces: list[str] = []
+        limit = self.settings.llm.max_new_tokens
+        translation = translate_answer(self.generator, draft.answer, lang, max_new_tokens=limit)
+        yield from _relay(translation, pieces, timings, started)
+        timings["generate"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - started
+        text, cited = check_citations("".join(pieces), texts)
+        drafted = [s.n for s in draft.sources]
+        if not text:  # nothing came back: the checked draft is still an answer
+            text, cited = draft.answer, drafted
+        elif not cited or not set(cited) <= set(drafted):
+            # The translation lost or changed the markers: cite what the draft cited.
+            text = _MARKER.sub("", text).strip() + " " + "".join(f"[{n}]" for n in drafted)
+            cited = drafted
+        by_number = {s.n: s for s in draft.sources}
+        draft.answer = text
+        draft.sources = [by_number[n] for n in cited]
+        yield draft
 
     def _validate(self, question: str) -> str:
         question = question.strip()
@@ -309,14 +353,18 @@ class Answerer:
         gen = self.generator
         system = Message("system", SYSTEM_PROMPT[lang])
         turns = [Message(m.role, m.content) for m in history if m.role in ("user", "assistant")]
-        tail = f"\n问题：{question}" if lang == "zh" else f"\nQuestion: {question}"
+        asked = f"问题：{question}" if lang == "zh" else f"Question: {question}"
+        # The question comes before the passages as well as after them: a small model
+        # then reads the passages for it, and its answers kept more of their points
+        # (dev set keyword hit, zh: 0.77 -> 0.80; README "Answers").
+        head = f"{asked}\n\n" + ("资料：\n" if lang == "zh" else "Passages:\n")
+        tail = "\n" + asked
         if hint:
             tail += f"\n（{hint}）" if lang == "zh" else f"\n(In the passages' language: {hint})"
         if lang == "en":
             tail += "\nAnswer in English."
-        fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns)) + gen.count_tokens(
-            tail
-        )
+        fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns))
+        fixed += gen.count_tokens(head) + gen.count_tokens(tail)
         budget = gen.context_window - self.settings.llm.max_new_tokens - fixed - 64
         blocks: list[str] = []
         kept: list[Passage] = []
@@ -333,7 +381,6 @@ class Answerer:
             budget -= cost
             blocks.append(block)
             kept.append(p)
-        head = "资料：\n" if lang == "zh" else "Passages:\n"
         user = Message("user", head + "\n".join(blocks) + tail)
         return [system, *turns, user], kept
 
@@ -376,6 +423,17 @@ class Answerer:
             text = f"{text} [{best + 1}]"
         sources = [_source(n, passages[n - 1], text) for n in cited]
         return Answer(text, False, sources, model, timings, flagged, score, query)
+
+
+def _relay(
+    stream: Iterator[str], pieces: list[str], timings: dict[str, float], started: float
+) -> Iterator[str]:
+    """Pass the model's pieces on, keeping them in ``pieces`` and timing the first."""
+    for piece in stream:
+        if not pieces:
+            timings["first_token"] = time.perf_counter() - started
+        pieces.append(piece)
+        yield piece
 
 
 def _truncate_to_tokens(text: str, tokens: int, generator: Generator) -> str:

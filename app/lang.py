@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ingest.clean import fold
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -40,3 +42,26 @@ REFUSALS = {
 def refusal(lang: str) -> str:
     """The fixed "not in the knowledge base" reply, in the question's language."""
     return REFUSALS.get(lang, REFUSALS["en"])
+
+
+# Names, acronyms and numbers: what an answer in one language can be checked for in
+# passages written in another ("BookCorpus", "11,000", "GLM-130B", "Koala").
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")
+
+
+def checkable_names(text: str, *, capitalised: bool = True) -> set[str]:
+    """Numbers, acronyms, CamelCase and (``capitalised``) capitalised words not opening a
+    sentence, folded. Without ``capitalised``: only what no translation changes ("GLM-130B",
+    "LoRA"), not ordinary proper names ("Google" may well become "谷歌")."""
+    names = set()
+    for m in _LATIN_WORD.finditer(text):
+        word = m.group().rstrip(".,-/")
+        before = text[: m.start()].rstrip()
+        opens_sentence = not before or before[-1] in ".!?:;\n"
+        if (
+            any(ch.isdigit() for ch in word)
+            or any(ch.isupper() for ch in word[1:])
+            or (capitalised and word[:1].isupper() and not opens_sentence)
+        ):
+            names.add(fold(word))
+    return names

@@ -81,6 +81,9 @@ class AnswerSettings(BaseModel):
     # share of the answer's character bigrams that must occur in the cited passages
     grounding_threshold: float = Field(0.5, ge=0, le=1)
     grounding_action: Literal["refuse", "flag", "off"] = "refuse"
+    # A question in another language than the passages: "translate" drafts the answer in
+    # the passages' language and translates it; "direct" answers in the question's.
+    cross_language: Literal["translate", "direct"] = "translate"
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
 

@@ -1,8 +1,10 @@
-"""Query translation for cross-language retrieval: a short, cached LLM call.
+"""Translation with the generator: questions for retrieval, answers for the asker.
 
 English questions over Chinese notes are where every available embedding model is
 weakest; retrieving with both the question and its translation, fused, closes most of
 that gap. Translation failures never fail a search: the original question is used.
+An answer drafted in the notes' language is translated back into the question's
+(``app.answer``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from threading import Lock
 
+from app.lang import checkable_names
 from app.llm.base import GenerationRequest, Generator, Message
+from ingest.clean import fold
 from ingest.errors import NotesQAError
 
 log = logging.getLogger(__name__)
@@ -25,22 +30,27 @@ class QueryTranslator:
     def __init__(self, generator: Generator, *, max_new_tokens: int = 96) -> None:
         self._generator = generator
         self._max_new_tokens = max_new_tokens
-        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._lock = Lock()
 
     def translate(self, text: str, target: str) -> str | None:
+        """``text`` in ``target`` (None when the model gave no usable translation)."""
         key = (text, target)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+        # The instruction travels with the question in the user turn: with it only in
+        # the system prompt, the default 1.5B model answered some questions instead
+        # ("Who developed GLM-130B?" -> "GLM-130B是由阿里云开发的。").
         messages = [
+            Message("system", "You are a translator."),
             Message(
-                "system",
-                f"Translate the user's search question into {_TARGET[target]}. Keep names, "
-                "model names and numbers as they are. Reply with the translation only.",
+                "user",
+                f"Translate this search question into {_TARGET[target]}. Do not answer it; "
+                "reply with the translated question only. Keep names, model names and "
+                f"numbers as they are.\n\n{text}",
             ),
-            Message("user", text),
         ]
         request = GenerationRequest(messages, max_new_tokens=self._max_new_tokens)
         try:
@@ -48,14 +58,44 @@ class QueryTranslator:
         except NotesQAError as exc:
             log.warning("query translation failed, searching with the original: %s", exc)
             return None
-        result = _first_line(out)
-        if not result:
-            return None
+        result: str | None = _first_line(out)
+        if not result or not plausible_translation(text, result):
+            log.info("unusable translation of %r: %r", text, result)
+            result = None
         with self._lock:
             self._cache[key] = result
             if len(self._cache) > _MAX_CACHE:
                 self._cache.popitem(last=False)
         return result
+
+
+def plausible_translation(question: str, translated: str) -> bool:
+    """Whether ``translated`` can stand for ``question``: still a question, same names.
+
+    A small model sometimes answers instead of translating, or renders a model name in
+    its own way ("Baichuan-7B" -> "贝川7B"); searching with such a text misleads more than
+    it helps, so the original question is used alone.
+    """
+    if question.rstrip().endswith(("?", "？")) and not translated.rstrip().endswith(("?", "？")):
+        return False
+    folded = fold(translated)
+    return all(name in folded for name in checkable_names(question, capitalised=False))
+
+
+def translate_answer(
+    generator: Generator, text: str, target: str, *, max_new_tokens: int | None = None
+) -> Iterator[str]:
+    """``text`` (an answer with [n] markers) in ``target``, streamed as it is written."""
+    messages = [
+        Message(
+            "system",
+            f"Translate the user's text into {_TARGET[target]}. Keep the citation markers "
+            "such as [1] and [2] after the sentences they follow, and keep names, model "
+            "names and numbers as they are. Reply with the translation only.",
+        ),
+        Message("user", text),
+    ]
+    yield from generator.stream(GenerationRequest(messages, max_new_tokens=max_new_tokens))
 
 
 def _first_line(text: str) -> str:

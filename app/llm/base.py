@@ -36,7 +36,11 @@ class GenerationRequest:
 
 @runtime_checkable
 class Generator(Protocol):
-    """A text generator. ``stream`` yields text pieces as they are produced."""
+    """A text generator. ``stream`` yields text pieces as they are produced.
+
+    A backend that can only copy from the passages (extractive) sets ``copies_only =
+    True``: the answerer then never asks it to write or translate free text.
+    """
 
     @property
     def name(self) -> str: ...

@@ -101,6 +101,8 @@ class _Line:
 class ExtractiveGenerator:
     """Answers with the best sentences (or a label's list) of ``request.passages``, cited."""
 
+    copies_only = True  # it cannot write new text, so cannot translate an answer
+
     def __init__(self, *, context_window: int = 4096) -> None:
         self._context_window = context_window
 

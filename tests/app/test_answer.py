@@ -79,14 +79,102 @@ def test_prompt_fits_the_context_window(
     assert messages[1].content == "早先的问题"  # history is given to the model
 
 
+BOOKCORPUS = Passage("a.txt", "BookCorpus:包括超过 11,000 本电子书", 0, 10, None, "", ["c"], 1)
+
+
 def test_cross_language_prompt_carries_the_translation(
     notes_settings: Settings, embedder: Embedder, scripted: Any
 ) -> None:
-    retriever = retriever_from(notes_settings, embedder=embedder)
-    answerer = Answerer(settings=notes_settings, retriever=retriever, generator=scripted)
-    passage = Passage("a.txt", "BookCorpus:包括超过 11,000 本电子书", 0, 10, None, "", ["c"], 1)
+    answerer = _answerer(notes_settings, embedder, scripted)
     messages, _ = answerer._prompt(
-        "How many e-books?", "en", [], [passage], hint="BookCorpus包含多少本电子书？"
+        "How many e-books?", "en", [], [BOOKCORPUS], hint="BookCorpus包含多少本电子书？"
     )
     assert "BookCorpus包含多少本电子书？" in messages[-1].content
     assert "answer in English" in messages[0].content
+
+
+def test_question_comes_before_and_after_the_passages(
+    notes_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    answerer = _answerer(notes_settings, embedder, scripted)
+    messages, _ = answerer._prompt("BookCorpus 有多少本书？", "zh", [], [BOOKCORPUS])
+    user = messages[-1].content
+    assert user.startswith("问题：BookCorpus 有多少本书？\n\n资料：\n[1] a.txt")
+    assert user.endswith("\n问题：BookCorpus 有多少本书？")
+
+
+# Scripted replies for the three kinds of call a cross-language question makes: the
+# query translation, the draft in the passages' language, the translation of the draft.
+ASKED = "How many e-books does BookCorpus contain?"
+ASKED_ZH = "BookCorpus包含多少本电子书？"
+DRAFT = "BookCorpus 包括超过 11,000 本电子书[1]。"
+
+
+def _cross_language(scripted: Any, *, draft: str, translation: str) -> Any:
+    def reply(request: Any) -> str:
+        system, user = request.messages[0].content, request.messages[-1].content
+        if "Translate this search question" in user:
+            return ASKED_ZH
+        if "Translate the user's text" in system:
+            return translation
+        return draft
+
+    scripted.reply = reply
+    return scripted
+
+
+def _answerer(settings: Settings, embedder: Embedder, generator: Any, **answer: Any) -> Answerer:
+    retrieval = settings.retrieval.model_copy(update={"translate_query": True})
+    update = {"retrieval": retrieval, "answer": settings.answer.model_copy(update=answer)}
+    settings = settings.model_copy(update=update)
+    retriever = retriever_from(settings, generator=generator, embedder=embedder)
+    return Answerer(settings=settings, retriever=retriever, generator=generator)
+
+
+def test_cross_language_answer_is_drafted_in_the_passages_language_then_translated(
+    notes_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    english = "BookCorpus contains over 11,000 e-books [1]."
+    llm = _cross_language(scripted, draft=DRAFT, translation=english)
+    answerer = _answerer(notes_settings, embedder, llm)
+    events = list(answerer.stream(ASKED))
+    final = events[-1]
+    assert "".join(e for e in events if isinstance(e, str)) == english  # only this streams
+    assert not final.refused and final.answer == english
+    assert [s.n for s in final.sources] == [1] and "BookCorpus" in final.sources[0].text
+    draft_request, translation_request = llm.requests[1:]
+    assert draft_request.messages[0].content.startswith("你是一个知识库问答助手")
+    assert f"问题：{ASKED_ZH}" in draft_request.messages[-1].content
+    assert ASKED not in draft_request.messages[-1].content
+    assert translation_request.messages[-1].content == DRAFT
+    assert final.timings["first_token"] >= final.timings["draft"]
+
+
+def test_translation_that_loses_the_markers_cites_what_the_draft_cited(
+    notes_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    llm = _cross_language(scripted, draft=DRAFT, translation="Over 11,000 e-books [7].")
+    final = _answerer(notes_settings, embedder, llm).ask(ASKED)
+    assert final.answer == "Over 11,000 e-books. [1]"
+    assert [s.n for s in final.sources] == [1]
+
+
+def test_unsupported_draft_is_refused_in_the_question_language_without_translating(
+    notes_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    invented = "它由量子计算机训练，还支持火星之间的通信[1]。"
+    llm = _cross_language(scripted, draft=invented, translation="unused")
+    final = _answerer(notes_settings, embedder, llm).ask(ASKED)
+    assert final.refused and final.answer.startswith("Sorry")
+    assert len(llm.requests) == 2  # query translation and draft; nothing to translate
+
+
+def test_direct_cross_language_answers_in_one_call(
+    notes_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    english = "BookCorpus contains over 11,000 e-books [1]."
+    llm = _cross_language(scripted, draft=english, translation="unused")
+    final = _answerer(notes_settings, embedder, llm, cross_language="direct").ask(ASKED)
+    assert final.answer == english and len(llm.requests) == 2
+    prompt = llm.requests[1].messages
+    assert "answer in English" in prompt[0].content and ASKED_ZH in prompt[-1].content

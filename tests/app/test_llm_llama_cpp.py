@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from app.answer import Answerer
+from app.components import retriever_from
+from app.lang import detect_lang
 from app.llm import make_generator
 from app.llm.base import GenerationRequest, Message, complete
-from app.settings import LLMSettings
+from app.settings import LLMSettings, Settings
+from ingest.embed import Embedder
 from ingest.errors import InputError, ModelUnavailableError
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -62,3 +66,27 @@ def test_a_file_that_is_not_gguf_is_model_unavailable(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a gguf file at all")
     with pytest.raises(ModelUnavailableError, match="could not load"):
         make_generator(LLMSettings(model_path=str(bogus)))
+
+
+@pytest.mark.slow
+def test_english_question_over_the_chinese_notes_gets_a_cited_english_answer(
+    notes_settings: Settings, embedder: Embedder
+) -> None:
+    """The whole cross-language path with the real model: translation for retrieval, a
+    Chinese draft, its check, the translation back."""
+    if not MODEL.is_file():
+        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llm = notes_settings.llm.model_copy(
+        update={"backend": "llama_cpp", "model_path": str(MODEL), "max_new_tokens": 96}
+    )
+    retrieval = notes_settings.retrieval.model_copy(update={"translate_query": True})
+    settings = notes_settings.model_copy(update={"llm": llm, "retrieval": retrieval})
+    generator = make_generator(settings.llm)
+    retriever = retriever_from(settings, generator=generator, embedder=embedder)
+    answerer = Answerer(settings=settings, retriever=retriever, generator=generator)
+    final = answerer.ask("How many e-books does BookCorpus contain?")
+    assert not final.refused, final.answer
+    assert detect_lang(final.answer) == "en" and "11,000" in final.answer
+    assert final.sources and "BookCorpus" in final.sources[0].text
+    assert final.timings["first_token"] > final.timings["draft"]

@@ -12,6 +12,7 @@ from app.evaluate import is_relevant
 from app.llm.base import GenerationRequest
 from app.retrieve import Retriever, rrf
 from app.settings import Settings
+from app.translate import plausible_translation
 from ingest.embed import Embedder
 from ingest.keyword import KeywordIndex
 
@@ -146,3 +147,22 @@ def test_query_translation_is_fused_and_cached(
     # a Chinese question is not translated
     retriever.search("LoRA 是什么？")
     assert llm.calls == 1
+
+
+def test_a_translation_that_answers_or_drops_a_name_is_not_used() -> None:
+    assert plausible_translation("Who developed GLM-130B?", "GLM-130B的开发者是谁？")
+    assert not plausible_translation("Who developed GLM-130B?", "GLM-130B是由阿里云开发的。")
+    assert not plausible_translation("Is Baichuan-7B open?", "贝川7B开源吗？")
+    assert plausible_translation("Which company owns Google?", "哪家公司拥有谷歌？")
+
+
+def test_unusable_translation_searches_with_the_original_alone(
+    notes_settings: Settings, embedder: Embedder
+) -> None:
+    cfg = notes_settings.retrieval.model_copy(update={"translate_query": True})
+    settings = notes_settings.model_copy(update={"retrieval": cfg})
+    llm = ScriptedTranslator("GLM-130B是由阿里云开发的。")  # an answer, not a translation
+    retriever = retriever_from(settings, generator=llm, embedder=embedder)
+    assert retriever.search("Who developed GLM-130B?").queries == ["Who developed GLM-130B?"]
+    retriever.search("Who developed GLM-130B?")
+    assert llm.calls == 1  # the failure is remembered too
