@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -219,8 +220,11 @@ class Answerer:
         history: Sequence[Message] = (),
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
-    ) -> Iterator[str | Answer]:
-        """Text pieces as the model writes them, then one final ``Answer``."""
+    ) -> abc.Generator[str | Answer, None, None]:  # abc: Generator here is the LLM
+        """Text pieces as the model writes them, then one final ``Answer``.
+
+        Closing it mid-answer (a client hung up) stops the model.
+        """
         started = time.perf_counter()
         question = self._validate(question)
         lang = detect_lang(question)
@@ -429,11 +433,16 @@ def _relay(
     stream: Iterator[str], pieces: list[str], timings: dict[str, float], started: float
 ) -> Iterator[str]:
     """Pass the model's pieces on, keeping them in ``pieces`` and timing the first."""
-    for piece in stream:
-        if not pieces:
-            timings["first_token"] = time.perf_counter() - started
-        pieces.append(piece)
-        yield piece
+    try:
+        for piece in stream:
+            if not pieces:
+                timings["first_token"] = time.perf_counter() - started
+            pieces.append(piece)
+            yield piece
+    finally:
+        close = getattr(stream, "close", None)  # a backend's generator: stop it now
+        if close is not None:
+            close()
 
 
 def _truncate_to_tokens(text: str, tokens: int, generator: Generator) -> str:

@@ -84,16 +84,21 @@ class ScriptedGenerator:
         self.requests: list[GenerationRequest] = []
         self.gate: threading.Event | None = None  # when set, generation waits for it
         self.delay = 0.0  # seconds between pieces
+        self.stopped = 0  # streams closed before their end
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         self.requests.append(request)
         if self.gate is not None:
             self.gate.wait(30)
         text = self.reply(request) if callable(self.reply) else self.reply
-        for i in range(0, len(text), 3):
-            if self.delay:
-                time.sleep(self.delay)
-            yield text[i : i + 3]
+        try:
+            for i in range(0, len(text), 3):
+                if self.delay:
+                    time.sleep(self.delay)
+                yield text[i : i + 3]
+        except GeneratorExit:
+            self.stopped += 1  # closed mid-answer, as a hang-up must do
+            raise
 
     def count_tokens(self, text: str) -> int:
         return len(text)

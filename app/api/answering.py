@@ -5,15 +5,14 @@ Shared by the native ``/api/ask`` and the OpenAI-compatible chat endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import chain
+from collections.abc import Generator
 
 from app.answer import Answer
 from app.api.gate import GenerationGate, Slot
 from app.llm.base import Message
 from app.service import Loaded
 
-Events = Iterator[str | Answer]
+Events = Generator[str | Answer, None, None]
 
 
 def start_answer(
@@ -37,7 +36,16 @@ def start_answer(
     except BaseException:
         slot.release()
         raise
-    return slot, chain([first], events)
+    return slot, _resumed(first, events)
+
+
+def _resumed(first: str | Answer, events: Events) -> Events:
+    """``first``, then the rest of ``events``; closing this closes them (stops the model)."""
+    try:
+        yield first
+        yield from events
+    finally:
+        events.close()
 
 
 def final_answer(slot: Slot, events: Events) -> Answer:
@@ -50,4 +58,5 @@ def final_answer(slot: Slot, events: Events) -> Answer:
         assert final is not None, "Answerer.stream always ends with an Answer"
         return final
     finally:
+        events.close()
         slot.release()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 
 from app.answer import Answer
 from app.api import sse
@@ -85,7 +84,7 @@ def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
             }
         )
 
-    def stream() -> Iterator[str]:
+    def stream() -> Generator[str, None, None]:
         try:
             yield chunk({"role": "assistant", "content": ""})
             streamed = ""
@@ -104,9 +103,10 @@ def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
         except NotesQAError as exc:
             yield sse.event(error_body(exc.code, str(exc)))
         finally:
+            events.close()  # on a hang-up too: the model stops
             slot.release()
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=sse.HEADERS)
+    return sse.EventStream(stream())
 
 
 def _extra(answer: Answer) -> dict[str, Any]:

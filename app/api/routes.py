@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 
 from app.answer import Answer
 from app.api import sse
@@ -41,7 +40,7 @@ def search(body: SearchRequest, current: Current) -> SearchResponse:
     response_model=AskResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE"}},
 )
-def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | StreamingResponse:
+def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | sse.EventStream:
     history = [Message(t.role, t.content) for t in body.history]
     slot, events = start_answer(
         gate, current, body.question, history=history, top_k=body.top_k, sources=body.sources
@@ -49,7 +48,7 @@ def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | Streami
     if not body.stream:
         return AskResponse.model_validate(final_answer(slot, events).as_dict())
 
-    def stream() -> Iterator[str]:
+    def stream() -> Generator[str, None, None]:
         try:
             for item in events:
                 if isinstance(item, Answer):
@@ -60,9 +59,10 @@ def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | Streami
             body = error_body(exc.code, str(exc)) | {"status": status_of(exc)}
             yield sse.event(body, name="error")
         finally:
+            events.close()  # on a hang-up too: the model stops
             slot.release()
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=sse.HEADERS)
+    return sse.EventStream(stream())
 
 
 @router.get("/index")

@@ -6,6 +6,7 @@ covered by the slow tests); everything else is real: model, index, FastAPI, uvic
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import threading
@@ -239,30 +240,50 @@ def test_full_queue_answers_503_with_retry_after(notes_settings: Settings, scrip
     assert first["r"].status_code == 200
 
 
-def test_client_going_away_frees_the_generation_slot(
-    notes_settings: Settings, scripted: Any
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/ask", {"question": ANSWERABLE, "stream": True}),
+        (
+            "/v1/chat/completions",
+            {
+                "model": "notesqa",
+                "messages": [{"role": "user", "content": ANSWERABLE}],
+                "stream": True,
+            },
+        ),
+    ],
+)
+def test_client_going_away_stops_the_model_and_frees_the_slot(
+    notes_settings: Settings, scripted: Any, path: str, body: dict[str, Any]
 ) -> None:
     settings = notes_settings.model_copy(
         update={"server": notes_settings.server.model_copy(update={"queue_size": 0})}
     )
     scripted.reply = GROUNDED * 100  # about 60 s of generation: far longer than we wait
     scripted.delay = 0.05
-    with Server(settings, scripted) as srv:
-        body = {"question": ANSWERABLE, "stream": True}
-        with httpx.stream("POST", f"{srv.url}/api/ask", json=body, timeout=30) as response:
-            first = next(response.iter_lines())
-            assert first.startswith("event: token")
-        # the client hung up mid-answer; the next question must get the slot
-        deadline = time.monotonic() + 20
-        status = 0
-        while time.monotonic() < deadline:
-            status = httpx.post(
-                f"{srv.url}/api/ask", json={"question": UNANSWERABLE}, timeout=30
-            ).status_code
-            if status == 200:
-                break
-            time.sleep(0.2)
+    # With the garbage collector off, only an explicit close can free the slot: left to
+    # the collector, a hang-up held the queue for as long as it took to run.
+    gc.disable()
+    try:
+        with Server(settings, scripted) as srv:
+            with httpx.stream("POST", f"{srv.url}{path}", json=body, timeout=30) as response:
+                assert response.status_code == 200, response.read()
+                lines = response.iter_lines()
+                while "delta" not in (line := next(lines)) and "token" not in line:
+                    pass
+            # the client hung up mid-answer; the next question must get the slot as soon
+            # as the server notices (its next write fails)
+            deadline = time.monotonic() + 10
+            status = 0
+            while status != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                ask = {"question": UNANSWERABLE}
+                status = httpx.post(f"{srv.url}/api/ask", json=ask, timeout=20).status_code
+    finally:
+        gc.enable()
     assert status == 200
+    assert scripted.stopped == 1
 
 
 def test_not_ready_without_an_index(notes_settings: Settings, scripted: Any, tmp_path: Any) -> None:
