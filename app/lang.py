@@ -49,10 +49,8 @@ def refusal(lang: str) -> str:
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")
 
 
-def checkable_names(text: str, *, capitalised: bool = True) -> set[str]:
-    """Numbers, acronyms, CamelCase and (``capitalised``) capitalised words not opening a
-    sentence, folded. Without ``capitalised``: only what no translation changes ("GLM-130B",
-    "LoRA"), not ordinary proper names ("Google" may well become "谷歌")."""
+def checkable_names(text: str) -> set[str]:
+    """Numbers, acronyms, CamelCase and capitalised words not opening a sentence."""
     names = set()
     for m in _LATIN_WORD.finditer(text):
         word = m.group().rstrip(".,-/")
@@ -61,7 +59,7 @@ def checkable_names(text: str, *, capitalised: bool = True) -> set[str]:
         if (
             any(ch.isdigit() for ch in word)
             or any(ch.isupper() for ch in word[1:])
-            or (capitalised and word[:1].isupper() and not opens_sentence)
+            or (word[:1].isupper() and not opens_sentence)
         ):
             names.add(fold(word))
     return names

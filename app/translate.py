@@ -72,14 +72,16 @@ class QueryTranslator:
 def plausible_translation(question: str, translated: str) -> bool:
     """Whether ``translated`` can stand for ``question``: still a question, same names.
 
-    A small model sometimes answers instead of translating, or renders a model name in
-    its own way ("Baichuan-7B" -> "贝川7B"); searching with such a text misleads more than
-    it helps, so the original question is used alone.
+    A small model sometimes answers instead of translating, or renders a name in its own
+    way ("Baichuan-7B" -> "贝川7B", "Alpaca" -> "阿波罗"); searching with such a text
+    misleads more than it helps, so the original question is used alone. Notes about
+    technology keep most names in Latin script, so every name must come through as is
+    (a "Google" -> "谷歌" translation is given up too; the original still searches).
     """
     if question.rstrip().endswith(("?", "？")) and not translated.rstrip().endswith(("?", "？")):
         return False
     folded = fold(translated)
-    return all(name in folded for name in checkable_names(question, capitalised=False))
+    return all(name in folded for name in checkable_names(question))
 
 
 def translate_answer(

@@ -153,7 +153,8 @@ def test_a_translation_that_answers_or_drops_a_name_is_not_used() -> None:
     assert plausible_translation("Who developed GLM-130B?", "GLM-130B的开发者是谁？")
     assert not plausible_translation("Who developed GLM-130B?", "GLM-130B是由阿里云开发的。")
     assert not plausible_translation("Is Baichuan-7B open?", "贝川7B开源吗？")
-    assert plausible_translation("Which company owns Google?", "哪家公司拥有谷歌？")
+    assert not plausible_translation("What is derived from Alpaca?", "哪些模型是基于阿波罗的？")
+    assert plausible_translation("What is derived from Alpaca?", "哪些模型源自 Alpaca？")
 
 
 def test_unusable_translation_searches_with_the_original_alone(
