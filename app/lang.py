@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ingest.clean import fold
 
@@ -49,9 +49,9 @@ def refusal(lang: str) -> str:
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")
 
 
-def checkable_names(text: str) -> set[str]:
-    """Numbers, acronyms, CamelCase and capitalised words not opening a sentence."""
-    names = set()
+def name_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, word) of the numbers, acronyms, CamelCase and capitalised words not
+    opening a sentence."""
     for m in _LATIN_WORD.finditer(text):
         word = m.group().rstrip(".,-/")
         before = text[: m.start()].rstrip()
@@ -61,5 +61,9 @@ def checkable_names(text: str) -> set[str]:
             or any(ch.isupper() for ch in word[1:])
             or (word[:1].isupper() and not opens_sentence)
         ):
-            names.add(fold(word))
-    return names
+            yield m.start(), m.start() + len(word), word
+
+
+def checkable_names(text: str) -> set[str]:
+    """The folded names of ``text`` (``name_spans``)."""
+    return {fold(word) for _, _, word in name_spans(text)}

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from threading import Lock
 
-from app.lang import checkable_names
+from app.lang import checkable_names, name_spans
 from app.llm.base import GenerationRequest, Generator, Message
 from ingest.clean import fold
 from ingest.errors import NotesQAError
@@ -42,14 +42,16 @@ class QueryTranslator:
                 return self._cache[key]
         # The instruction travels with the question in the user turn: with it only in
         # the system prompt, the default 1.5B model answered some questions instead
-        # ("Who developed GLM-130B?" -> "GLM-130B是由阿里云开发的。").
+        # ("Who developed GLM-130B?" -> "GLM-130B是由阿里云开发的。"). Names travel as
+        # placeholders: asked to keep them, it still wrote "Alpaca" as "阿波罗".
+        masked, names = mask_names(text)
         messages = [
             Message("system", "You are a translator."),
             Message(
                 "user",
                 f"Translate this search question into {_TARGET[target]}. Do not answer it; "
-                "reply with the translated question only. Keep names, model names and "
-                f"numbers as they are.\n\n{text}",
+                "reply with the translated question only. Keep the placeholders such as "
+                f"<1> and <2> as they are.\n\n{masked}",
             ),
         ]
         request = GenerationRequest(messages, max_new_tokens=self._max_new_tokens)
@@ -58,9 +60,10 @@ class QueryTranslator:
         except NotesQAError as exc:
             log.warning("query translation failed, searching with the original: %s", exc)
             return None
-        result: str | None = _first_line(out)
+        line = _first_line(out)
+        result = unmask_names(line, names) if line else None
         if not result or not plausible_translation(text, result):
-            log.info("unusable translation of %r: %r", text, result)
+            log.info("unusable translation of %r: %r", text, out)
             result = None
         with self._lock:
             self._cache[key] = result
@@ -69,14 +72,47 @@ class QueryTranslator:
         return result
 
 
+def mask_names(text: str) -> tuple[str, list[str]]:
+    """``text`` with its names (``name_spans``) replaced by <1>, <2>, ... and the names."""
+    out: list[str] = []
+    names: list[str] = []
+    last = 0
+    for start, end, word in name_spans(text):
+        names.append(word)
+        out += [text[last:start], f"<{len(names)}>"]
+        last = end
+    out.append(text[last:])
+    return "".join(out), names
+
+
+def unmask_names(text: str, names: list[str]) -> str:
+    """The placeholders of ``text`` replaced by ``names``.
+
+    A name the model wrote out instead of its placeholder counts as kept; one it dropped
+    ("What is prompt tuning (<1>)?" -> "什么是提示调优？") is put back before the question
+    mark, since retrieval needs it more than the wording around it.
+    """
+    missing = []
+    for n, name in enumerate(names, 1):
+        placeholder = f"<{n}>"
+        if placeholder in text:
+            text = text.replace(placeholder, name)
+        elif fold(name) not in fold(text):
+            missing.append(name)
+    if not missing:
+        return text
+    text = text.rstrip()
+    mark = text[-1] if text.endswith(("?", "？")) else ""
+    return f"{text[: len(text) - len(mark)]} ({', '.join(missing)}){mark}"
+
+
 def plausible_translation(question: str, translated: str) -> bool:
     """Whether ``translated`` can stand for ``question``: still a question, same names.
 
     A small model sometimes answers instead of translating, or renders a name in its own
-    way ("Baichuan-7B" -> "贝川7B", "Alpaca" -> "阿波罗"); searching with such a text
-    misleads more than it helps, so the original question is used alone. Notes about
-    technology keep most names in Latin script, so every name must come through as is
-    (a "Google" -> "谷歌" translation is given up too; the original still searches).
+    way ("Baichuan-7B" -> "贝川7B"; names are masked for that reason, see ``translate``);
+    searching with such a text misleads more than it helps, so the original question is
+    used alone.
     """
     if question.rstrip().endswith(("?", "？")) and not translated.rstrip().endswith(("?", "？")):
         return False

@@ -12,7 +12,7 @@ from app.evaluate import is_relevant
 from app.llm.base import GenerationRequest
 from app.retrieve import Retriever, rrf
 from app.settings import Settings
-from app.translate import plausible_translation
+from app.translate import mask_names, plausible_translation, unmask_names
 from ingest.embed import Embedder
 from ingest.keyword import KeywordIndex
 
@@ -154,7 +154,16 @@ def test_a_translation_that_answers_or_drops_a_name_is_not_used() -> None:
     assert not plausible_translation("Who developed GLM-130B?", "GLM-130B是由阿里云开发的。")
     assert not plausible_translation("Is Baichuan-7B open?", "贝川7B开源吗？")
     assert not plausible_translation("What is derived from Alpaca?", "哪些模型是基于阿波罗的？")
-    assert plausible_translation("What is derived from Alpaca?", "哪些模型源自 Alpaca？")
+
+
+def test_names_travel_through_translation_as_placeholders() -> None:
+    masked, names = mask_names("How do Chinese-Vicuna and PaLM 2 differ from Alpaca?")
+    assert masked == "How do <1> and <2> <3> differ from <4>?"
+    assert names == ["Chinese-Vicuna", "PaLM", "2", "Alpaca"]
+    restored = unmask_names("<1>和<2> <3>与 alpaca 有何不同？", names)
+    assert restored == "Chinese-Vicuna和PaLM 2与 alpaca 有何不同？"  # written out: kept
+    lost = unmask_names("<1>和<2>与阿波罗有何不同？", names)  # "2" and "Alpaca" dropped
+    assert lost == "Chinese-Vicuna和PaLM与阿波罗有何不同 (2, Alpaca)？"
 
 
 def test_unusable_translation_searches_with_the_original_alone(
