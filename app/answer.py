@@ -20,6 +20,7 @@ import time
 from collections import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from app.conversation import standalone_question
@@ -114,17 +115,31 @@ def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
     right, so it is checked by its names and numbers instead.
     """
     answer = _MARKER.sub(" ", answer)
-    support = " ".join(passages)
-    if detect_lang(answer) != detect_lang(support):
+    support = _support(tuple(passages))
+    if detect_lang(answer) != support.lang:
         names = checkable_names(answer)
         if not names:
             return None
-        folded = fold(support).replace(",", "")
-        return sum(1 for n in names if n.replace(",", "") in folded) / len(names)
+        return sum(1 for n in names if n.replace(",", "") in support.folded) / len(names)
     grams = bigrams(answer)
     if not grams:
         return None
-    return len(grams & bigrams(support)) / len(grams)
+    return len(grams & support.grams) / len(grams)
+
+
+@dataclass(frozen=True, slots=True)
+class _Support:
+    lang: str
+    folded: str  # without thousands separators, for numbers written either way
+    grams: frozenset[str]
+
+
+@lru_cache(maxsize=16)
+def _support(passages: tuple[str, ...]) -> _Support:
+    """What ``grounding_score`` compares against, computed once per set of passages: an
+    answer is checked sentence by sentence against the same passages."""
+    text = " ".join(passages)
+    return _Support(detect_lang(text), fold(text).replace(",", ""), frozenset(bigrams(text)))
 
 
 # A sentence with the citation markers that follow it.

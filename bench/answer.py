@@ -16,9 +16,7 @@ Needs the built index (``notesqa build``) and the llama_cpp backend with its GGU
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -26,14 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Benchmarks must never reach a model hub; set before any Hugging Face import.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-# Run as `python bench/answer.py`, this folder leads sys.path and its ingest.py would
-# shadow the `ingest` package; drop it before importing the project.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _common  # before anything from the project: offline models, `ingest` unshadowed
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -43,7 +34,6 @@ if TYPE_CHECKING:
     from app.llm.llama_cpp import LlamaCppGenerator
     from app.settings import LLMSettings
 
-DEV_SET = _HERE / "dev_qa.jsonl"
 # A Chinese question the index answers at length (about 200 tokens with the default model),
 # so the decode rate is measured over a real answer, not a five-token one.
 DEFAULT_QUESTION = "d022"
@@ -81,10 +71,9 @@ class RecordingGenerator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
+    parser = _common.parser(__doc__)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each path (median)")
-    parser.add_argument("--set", type=Path, default=DEV_SET, help="JSONL question set")
+    parser.add_argument("--set", type=Path, default=_common.DEV_SET, help="JSONL question set")
     parser.add_argument("--question-id", default=DEFAULT_QUESTION, help="which question to ask")
     parser.add_argument(
         "--decode-tokens",
@@ -92,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         default=DECODE_TOKENS,
         help="stop each served answer after this many pieces (0: let it finish)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.decode_tokens < 0:
         parser.error("--runs must be at least 1 and --decode-tokens at least 0")

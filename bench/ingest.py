@@ -10,9 +10,7 @@ splitting, BM25 and writing cost on top of the model. ``indexes/`` is never touc
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -20,21 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Benchmarks must never reach a model hub; set before any Hugging Face import.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-# Run as `python bench/ingest.py`, this folder leads sys.path and this file would shadow
-# the `ingest` package; drop it before importing the project.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _common  # before anything from the project: offline models, `ingest` unshadowed
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
+    parser = _common.parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="builds and encodes to time")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")

@@ -13,44 +13,32 @@ Needs the built index (``notesqa build``).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Benchmarks must never reach a model hub; set before any Hugging Face import.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-# Run as `python bench/query.py`, this folder leads sys.path and its ingest.py would shadow
-# the `ingest` package; drop it before importing the project.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+import _common  # before anything from the project: offline models, `ingest` unshadowed
 
 if TYPE_CHECKING:
     from app.retrieve import Retriever
     from app.settings import Settings
     from ingest.embed import Embedder
 
-DEV_SET = _HERE / "dev_qa.jsonl"
 STAGES = ("embed", "dense", "bm25", "fusion", "rerank")
 TARGET_RATIO = 1.3
 WARMUP = 5
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
+    parser = _common.parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="passes over the question set")
-    parser.add_argument("--set", type=Path, default=DEV_SET, help="JSONL question set")
+    parser.add_argument("--set", type=Path, default=_common.DEV_SET, help="JSONL question set")
     parser.add_argument(
         "--translate", action="store_true", help="also time searches with query translation"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
