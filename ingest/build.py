@@ -292,9 +292,11 @@ def build_index(
 
         if not chunks:
             report.seconds = time.perf_counter() - started
+            why = "; ".join(f"{path}: {reason}" for path, reason in report.failed[:3])
             raise InputError(
                 "nothing to index: no document produced any text"
-                + ("" if store.current_path() is None else " (the previous index is kept)")
+                + (f" ({why})" if why else "")
+                + ("" if store.current_path() is None else "; the previous index is kept")
             )
         progress.start("write", len(chunks))
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)

@@ -169,6 +169,14 @@ def test_nothing_to_index_keeps_the_previous_index(
     assert store.current_path() == version
 
 
+def test_nothing_to_index_names_what_failed(
+    tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    with pytest.raises(InputError, match=r"nothing to index.*nowhere: no such file"):
+        _build(store, embedder, tmp_path / "nowhere")
+    assert store.current_path() is None
+
+
 def test_a_missing_path_never_removes_documents(
     docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
