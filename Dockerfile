@@ -32,12 +32,6 @@ RUN --mount=type=cache,target=/root/.cache/pip \
       pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu; \
     fi
 
-# llama.cpp tunes itself to the build machine's CPU by default (GGML_NATIVE), and an image
-# built that way dies with "Illegal instruction" on an older CPU. The default here runs on
-# any x86-64 CPU with AVX2 (2013 on); on the machine that will serve, or on arm64, pass
-# --build-arg LLAMA_CMAKE_ARGS="-DGGML_NATIVE=ON" for the fastest build for that CPU.
-ARG LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-
 # Only pyproject.toml here, so editing the source never reinstalls (or recompiles) the
 # dependencies: the list is read from it and installed without the project itself.
 WORKDIR /src
@@ -45,11 +39,22 @@ COPY pyproject.toml ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -c 'import os, tomllib; \
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-extras = ["llm"] + (["hf"] if os.environ["WITH_HF"] == "1" else []); \
+extras = ["hf"] if os.environ["WITH_HF"] == "1" else []; \
 print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
       > requirements.txt \
  && cat requirements.txt \
- && CMAKE_ARGS="$LLAMA_CMAKE_ARGS" pip install -r requirements.txt
+ && pip install -r requirements.txt
+
+# llama.cpp tunes itself to the build machine's CPU by default (GGML_NATIVE), and an image
+# built that way dies with "Illegal instruction" on another CPU (or on a VM that reports
+# AMX without enabling it). scripts/llama_build.sh (the same one `make install` runs)
+# builds for a named level, never with pip's wheel cache: x86-64-v3 (AVX2/FMA/F16C, any
+# x86-64 CPU from 2013 on) by default; --build-arg LLAMA_CPU=avx512 for AVX-512 hosts,
+# LLAMA_CPU=generic on arm64, LLAMA_CPU=native only for an image that runs where it is built.
+ARG LLAMA_CPU=x86-64-v3
+COPY scripts/llama_build.sh scripts/
+RUN scripts/llama_build.sh "$LLAMA_CPU" /opt/venv/bin/python /tmp/llama-wheels \
+ && rm -rf /tmp/llama-wheels
 
 # --- the default model ------------------------------------------------------------------
 # Fetched at build time, so a container starts without network access. This runs the

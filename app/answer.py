@@ -16,6 +16,7 @@ The flow, and where it can stop early:
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import abc
 from collections.abc import Iterator, Sequence
@@ -235,10 +236,12 @@ class Answerer:
         history: Sequence[Message] = (),
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
+        cancel: threading.Event | None = None,
     ) -> abc.Generator[str | Answer, None, None]:  # abc: Generator here is the LLM
         """Text pieces as the model writes them, then one final ``Answer``.
 
-        Closing it mid-answer (a client hung up) stops the model.
+        Closing it mid-answer (a client hung up) stops the model; so does setting
+        ``cancel`` from another thread, which also ends a wait for the model's first token.
         """
         started = time.perf_counter()
         question = self._validate(question)
@@ -269,14 +272,21 @@ class Answerer:
         hint = result.queries[1] if len(result.queries) > 1 else None
         if hint and self._answers_in_passage_language():
             yield from self._stream_translated(
-                hint, lang, history, passages, timings=timings, started=started, query=query
+                hint,
+                lang,
+                history,
+                passages,
+                timings=timings,
+                started=started,
+                query=query,
+                cancel=cancel,
             )
             return
         # Answering directly, the translation still helps a small model see that the
         # passages do hold the answer.
         messages, passages = self._prompt(question, lang, history, passages, hint=hint)
         request = GenerationRequest(
-            messages, question=question, passages=[p.text for p in passages]
+            messages, question=question, passages=[p.text for p in passages], cancel=cancel
         )
         t0 = time.perf_counter()
         pieces: list[str] = []
@@ -301,6 +311,7 @@ class Answerer:
         timings: dict[str, float],
         started: float,
         query: str,
+        cancel: threading.Event | None,
     ) -> Iterator[str | Answer]:
         """A cross-language question: answer in the passages' language, then translate.
 
@@ -313,9 +324,14 @@ class Answerer:
         messages, passages = self._prompt(translated_question, draft_lang, history, passages)
         texts = [p.text for p in passages]
         t0 = time.perf_counter()
-        request = GenerationRequest(messages, question=translated_question, passages=texts)
+        request = GenerationRequest(
+            messages, question=translated_question, passages=texts, cancel=cancel
+        )
+        written = complete(self.generator, request)
+        if request.cancelled:
+            return  # nobody is waiting for this answer any more
         draft = self._finish(
-            complete(self.generator, request),
+            written,
             passages,
             lang=draft_lang,
             timings=timings,
@@ -330,7 +346,9 @@ class Answerer:
             return
         pieces: list[str] = []
         limit = self.settings.llm.max_new_tokens
-        translation = translate_answer(self.generator, draft.answer, lang, max_new_tokens=limit)
+        translation = translate_answer(
+            self.generator, draft.answer, lang, max_new_tokens=limit, cancel=cancel
+        )
         yield from _relay(translation, pieces, timings, started)
         timings["generate"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started

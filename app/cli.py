@@ -1,4 +1,4 @@
-"""The ``notesqa`` command: build, search, info, serve, ask, eval, models fetch.
+"""The ``notesqa`` command: build, search, info, serve, ask, eval, models fetch|check.
 
 Each command builds the settings once, calls the same plain functions the HTTP routes
 call, and turns a ``NotesQAError`` into one ``error:`` line and a non-zero exit.
@@ -7,6 +7,7 @@ call, and turns a ``NotesQAError`` into one ``error:`` line and a non-zero exit.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.settings import Settings, load_settings
@@ -31,7 +33,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Manage the local model file
 app.add_typer(models_app, name="models")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line, however narrow
 
 ConfigOpt = Annotated[
     Path | None,
@@ -54,7 +56,7 @@ def _run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except NotesQAError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -232,12 +234,17 @@ def serve(
         from app.api import create_app
 
         settings = _settings(config)
+        # notesqa's own lines (model worker restarts, index switches) beside uvicorn's.
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
         application = create_app(settings)
         uvicorn.run(
             application,
             host=host or settings.server.host,
             port=port or settings.server.port,
             log_level="info",
+            # SIGTERM stops the server within this many seconds even mid-answer: open
+            # streams are cancelled, which stops the model and frees its slot.
+            timeout_graceful_shutdown=10,
         )
 
     _run(body)
@@ -397,6 +404,27 @@ def models_fetch(config: ConfigOpt = None) -> None:
         settings = _settings(config)
         path = fetch_default_model(settings.models_dir, progress=lambda m: err.print(m))
         out.print(f"model ready: {path}")
+
+    _run(body)
+
+
+@models_app.command("check")
+def models_check(config: ConfigOpt = None) -> None:
+    """Run the configured model once in a worker process on a long prompt.
+
+    Catches a llama.cpp build this CPU cannot run (it dies by SIGILL at the first long
+    prompt): the error line names the signal, the CPU flags and the rebuild command.
+    """
+
+    def body() -> None:
+        from app.llm import LOCAL_BACKENDS
+        from app.llm.selfcheck import check_model
+
+        settings = _settings(config)
+        if settings.llm.backend not in LOCAL_BACKENDS:
+            out.print(f"llm.backend is {settings.llm.backend}: no local model to check")
+            return
+        out.print(check_model(settings.llm).summary(), highlight=False)
 
     _run(body)
 

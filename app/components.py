@@ -23,13 +23,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def embedder_from(settings: Settings) -> Embedder:
+def embedder_from(settings: Settings, *, for_queries: bool = False) -> Embedder:
+    """The embedder; ``for_queries``: with ``embedding.query_threads`` (serving, search)."""
     e = settings.embedding
     return make_embedder(
         e.backend,
         model=e.model,
         batch_size=e.batch_size,
-        threads=e.threads,
+        threads=e.query_threads if for_queries else e.threads,
         query_prefix=e.query_prefix,
         passage_prefix=e.passage_prefix,
     )
@@ -54,7 +55,7 @@ def retriever_from(
     from app.retrieve import Retriever
     from app.translate import QueryTranslator
 
-    embedder = embedder or embedder_from(settings)
+    embedder = embedder or embedder_from(settings, for_queries=True)
     store = store_from(settings)
     index = store.load(embedding_model=embedder.name, dim=embedder.dim)
     cfg = settings.retrieval

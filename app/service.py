@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.answer import Answerer
 from app.components import embedder_from, retriever_from, store_from
 from app.llm import make_generator
-from app.llm.base import Generator
+from app.llm.base import Closeable, Generator, Health, Monitored
 from app.retrieve import Retriever
 from app.settings import Settings
 from ingest.embed import Embedder
@@ -57,7 +57,7 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = embedder_from(self.settings)
+            self._embedder = embedder_from(self.settings, for_queries=True)
         return self._embedder
 
     def load(self) -> Loaded:
@@ -92,6 +92,19 @@ class KnowledgeBase:
     @property
     def ready(self) -> bool:
         return self._loaded is not None
+
+    def generator_health(self) -> Health:
+        """The model's state; a generator that cannot go down is always ready."""
+        generator = self._generator
+        if generator is None:
+            return Health("starting", "loading the model")
+        return generator.health() if isinstance(generator, Monitored) else Health("ready")
+
+    def close(self) -> None:
+        """Stop what runs beside this process (the model worker)."""
+        generator = self._generator
+        if isinstance(generator, Closeable):
+            generator.close()
 
     def manifest(self) -> Manifest:
         return self.load().retriever.index.manifest

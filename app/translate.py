@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from threading import Lock
@@ -121,7 +122,12 @@ def plausible_translation(question: str, translated: str) -> bool:
 
 
 def translate_answer(
-    generator: Generator, text: str, target: str, *, max_new_tokens: int | None = None
+    generator: Generator,
+    text: str,
+    target: str,
+    *,
+    max_new_tokens: int | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[str]:
     """``text`` (an answer with [n] markers) in ``target``, streamed as it is written."""
     messages = [
@@ -133,7 +139,8 @@ def translate_answer(
         ),
         Message("user", text),
     ]
-    yield from generator.stream(GenerationRequest(messages, max_new_tokens=max_new_tokens))
+    request = GenerationRequest(messages, max_new_tokens=max_new_tokens, cancel=cancel)
+    yield from generator.stream(request)
 
 
 def _first_line(text: str) -> str:

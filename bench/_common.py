@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEV_SET = HERE / "dev_qa.jsonl"
@@ -21,6 +22,17 @@ DEV_SET = HERE / "dev_qa.jsonl"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def sibling(name: str) -> Any:
+    """Another module of this folder (which is no longer on sys.path), imported by file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:

@@ -5,10 +5,13 @@ then ``Retriever.search`` with translation off and reranking as configured, and 
 p50/p95 per stage. The search p50 over the bare embedding p50 is the retrieval overhead;
 the target is at most 1.3x with no reranker and no translation. ``--translate`` adds a
 run that translates the cross-language questions with the configured generator.
+``--contention`` times searches while a build runs and while the model generates, with
+one query-embedding thread and with every core (``bench/_contention.py``).
 
 Needs the built index (``notesqa build``).
 
-    .venv/bin/python bench/query.py [--config FILE] [--repeat N] [--translate] [--json]
+    .venv/bin/python bench/query.py [--config FILE] [--repeat N] [--translate]
+                                    [--contention] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--translate", action="store_true", help="also time searches with query translation"
     )
+    parser.add_argument(
+        "--contention",
+        action="store_true",
+        help="also time searches during a build and during a generation",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -55,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no index at {store.root}: run `notesqa build` first", file=sys.stderr)
             return 1
         questions = [item.question for item in load_set(args.set)]
-        embedder = embedder_from(settings)
+        embedder = embedder_from(settings, for_queries=True)
         # No generator: no translator, whatever retrieval.translate_query says.
         retriever = retriever_from(settings, embedder=embedder)
     except NotesQAError as exc:
@@ -72,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.translate:
         try:
             result["translate"] = _translate_run(settings, embedder, questions, args.repeat)
+        except NotesQAError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    if args.contention:
+        contention = _common.sibling("_contention")
+        try:
+            result["contention"] = contention.contention_run(settings, questions, _summary)
         except NotesQAError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -207,6 +223,19 @@ def _print(result: dict[str, Any]) -> None:
                     )
                 ],
             )
+    if "contention" in result:
+        _print_contention(result["contention"])
+
+
+def _print_contention(result: dict[str, Any]) -> None:
+    print(f"\nsearch while the {result['cores']} cores are shared (p50 / p95 ms):")
+    rows = []
+    for threads, row in result["by_query_threads"].items():
+        cells = [f"embedding.query_threads={threads}"]
+        for key in ("quiet", "beside_busy_process", "during_build", "during_generation"):
+            cells.append(f"{_ms(row[key]['p50_ms'])} / {_ms(row[key]['p95_ms'])}")
+        rows.append(cells)
+    _table(["", "quiet", "1 busy process", "during a build", "during a generation"], rows)
 
 
 def _ms(value: float | None) -> str:

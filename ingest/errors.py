@@ -7,7 +7,9 @@
     ├── IndexNotFoundError       no index has been built yet
     ├── IndexMismatchError       the index was built with another model or format
     ├── BuildInProgressError     another build holds the index lock
-    ├── ModelUnavailableError    a model file or an optional dependency is missing
+    ├── ModelUnavailableError    a model file or an optional dependency is missing, or
+    │   │                        the model worker is not running
+    │   └── GeneratorCrashedError  the model worker died in the middle of this request
     ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
     └── BusyError                the generation queue is full
 
@@ -19,9 +21,14 @@ from __future__ import annotations
 
 
 class NotesQAError(Exception):
-    """Base class: the message is meant for the user."""
+    """Base class: the message is meant for the user.
+
+    ``retry_after`` (seconds) is set where trying again later can succeed; the API sends
+    it as the ``Retry-After`` header.
+    """
 
     code = "notesqa_error"
+    retry_after: int | None = None
 
 
 class ConfigError(NotesQAError):
@@ -50,6 +57,14 @@ class BuildInProgressError(NotesQAError):
 
 class ModelUnavailableError(NotesQAError):
     code = "model_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GeneratorCrashedError(ModelUnavailableError):
+    code = "generator_crashed"
 
 
 class UpstreamError(NotesQAError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ NOTES = ROOT / "notes"
 TEST_CONFIG = ROOT / "configs" / "test.yaml"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Test helpers shared across folders (tests/live.py) import as top-level modules.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True)
@@ -87,14 +90,22 @@ class ScriptedGenerator:
         self.stopped = 0  # streams closed before their end
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
+        # Like a real backend, it honours request.cancel while "reading the prompt"
+        # (waiting at the gate) and between pieces.
         self.requests.append(request)
-        if self.gate is not None:
-            self.gate.wait(30)
+        deadline = time.monotonic() + 30
+        while self.gate is not None and not self.gate.wait(0.02):
+            if request.cancelled or time.monotonic() > deadline:
+                self.stopped += 1
+                return
         text = self.reply(request) if callable(self.reply) else self.reply
         try:
             for i in range(0, len(text), 3):
                 if self.delay:
                     time.sleep(self.delay)
+                if request.cancelled:
+                    self.stopped += 1
+                    return
                 yield text[i : i + 3]
         except GeneratorExit:
             self.stopped += 1  # closed mid-answer, as a hang-up must do

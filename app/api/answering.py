@@ -1,62 +1,130 @@
-"""Starting an answer for a route: one generation slot, errors surfaced before streaming.
+"""Running an answer for a route: a generation slot, a cancel switch, and the client watched.
 
-Shared by the native ``/api/ask`` and the OpenAI-compatible chat endpoint.
+Shared by the native ``/api/ask`` and the OpenAI-compatible chat endpoint, streaming or
+not. The answer's events are produced in worker threads one at a time, while the event
+loop watches the connection: when the client hangs up (while queued, while the model
+reads the prompt, or mid-answer) the cancel switch stops the model within a token and
+the slot is given back at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.to_thread
 
 from app.answer import Answer
-from app.api.gate import GenerationGate, Slot
+from app.api.gate import ClientGone, GenerationGate, Slot
 from app.llm.base import Message
 from app.service import Loaded
 
 Events = Generator[str | Answer, None, None]
+Gone = Callable[[], Awaitable[bool]]
+WATCH = 0.1  # seconds between looks at the connection while an event is produced
 
 
-def start_answer(
+@dataclass(eq=False)
+class AnswerRun:
+    """One answer in progress; ``close`` (idempotent) stops it and frees the slot."""
+
+    slot: Slot
+    events: Events
+    cancel: threading.Event
+    first: str | Answer | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        """Stop the model and give the slot back; call it when no event is being made."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel.set()
+        try:
+            self.events.close()
+        finally:
+            self.slot.release()
+
+    async def next(self, gone: Gone) -> str | Answer | None:
+        """The next event (None at the end); ``ClientGone`` when the client left meanwhile."""
+        item: list[str | Answer | None] = []
+        failed: list[BaseException] = []
+
+        def produce() -> None:
+            # Errors are carried out of the task group by hand: it would wrap them in an
+            # ExceptionGroup the routes' handlers do not know.
+            try:
+                item.append(next(self.events, None))
+            except Exception as exc:
+                failed.append(exc)
+
+        async with anyio.create_task_group() as tasks:
+
+            async def watch() -> None:
+                while not await gone():
+                    await anyio.sleep(WATCH)
+                self.cancel.set()  # the model stops at its next token
+
+            tasks.start_soon(watch)
+            try:
+                await anyio.to_thread.run_sync(produce)
+            finally:
+                tasks.cancel_scope.cancel()
+        if self.cancel.is_set():
+            raise ClientGone
+        if failed:
+            raise failed[0]
+        return item[0]
+
+    async def final(self, gone: Gone) -> Answer:
+        """Run to the final Answer (a non-streaming reply), then close."""
+        try:
+            event = self.first
+            while not isinstance(event, Answer):
+                event = await self.next(gone)
+                if event is None:
+                    raise RuntimeError("Answerer.stream ended without an Answer")
+            return event
+        finally:
+            await close_run(self)
+
+
+async def close_run(run: AnswerRun) -> None:
+    # Shielded: on a hang-up this runs inside a cancelled scope.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(run.close)
+
+
+async def start_answer(
     gate: GenerationGate,
     current: Loaded,
     question: str,
     *,
+    gone: Gone,
     history: list[Message],
     top_k: int | None = None,
     sources: list[str] | None = None,
-) -> tuple[Slot, Events]:
-    """Take a generation slot and run the answer up to its first event.
+) -> AnswerRun:
+    """Wait for a slot and run the answer up to its first event.
 
     Bad input and "busy" raise here, while a 4xx/503 can still be sent; the slot is then
-    released. Otherwise the caller owns the slot and releases it when the events end.
+    released. Otherwise the caller owns the run and closes it when the events end.
     """
-    slot = gate.acquire()
+    slot = await gate.acquire(gone)
+    cancel = threading.Event()
     try:
-        events = current.answerer.stream(question, history=history, top_k=top_k, sources=sources)
-        first = next(events)
+        events = current.answerer.stream(
+            question, history=history, top_k=top_k, sources=sources, cancel=cancel
+        )
     except BaseException:
         slot.release()
         raise
-    return slot, _resumed(first, events)
-
-
-def _resumed(first: str | Answer, events: Events) -> Events:
-    """``first``, then the rest of ``events``; closing this closes them (stops the model)."""
+    run = AnswerRun(slot, events, cancel)
     try:
-        yield first
-        yield from events
-    finally:
-        events.close()
-
-
-def final_answer(slot: Slot, events: Events) -> Answer:
-    """Drain the events to the final Answer, then give the slot back."""
-    try:
-        final = None
-        for item in events:
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None, "Answerer.stream always ends with an Answer"
-        return final
-    finally:
-        events.close()
-        slot.release()
+        run.first = await run.next(gone)
+    except BaseException:
+        await close_run(run)
+        raise
+    return run

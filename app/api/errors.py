@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.gate import ClientGone
 from ingest import errors as e
 
 # The one place domain errors meet HTTP status codes.
@@ -46,8 +47,13 @@ def status_of(exc: e.NotesQAError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.NotesQAError)
     async def domain(_: Request, exc: e.NotesQAError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.BusyError) else None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
         return JSONResponse(error_body(exc.code, str(exc)), status_of(exc), headers=headers)
+
+    @app.exception_handler(ClientGone)
+    async def gone(_: Request, exc: ClientGone) -> JSONResponse:
+        # Nobody reads this; 499 (nginx's "client closed request") keeps access logs honest.
+        return JSONResponse(error_body("client_gone", "the client closed the request"), 499)
 
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -48,6 +48,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
             yield
         finally:
             marker.unlink(missing_ok=True)
+            kb.close()  # stops the model worker
 
     app = FastAPI(
         title="notesqa",
@@ -57,7 +58,9 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.kb = kb
-    app.state.gate = GenerationGate(settings.server.queue_size)
+    app.state.gate = GenerationGate(
+        settings.server.queue_size, timeout=settings.server.queue_timeout
+    )
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(openai_routes.router)
@@ -68,11 +71,22 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
 
     @app.get("/readyz", tags=["ops"])
     def readyz(kb: KB) -> Any:
-        if kb.ready:
+        """200 when questions can be answered; 503 with ``status`` loading or degraded.
+
+        ``degraded``: the index serves (search works) but the model cannot answer now,
+        with the reason (the worker died and is restarting, or cannot load the model).
+        """
+        if not kb.ready:
+            message = str(kb.error) if kb.error else "loading the index and models"
+            code = kb.error.code if kb.error else "loading"
+            return JSONResponse({"status": "loading", **errors.error_body(code, message)}, 503)
+        health = kb.generator_health()
+        if health.state == "ready":
             return {"status": "ready", "index": kb.store.name}
-        message = str(kb.error) if kb.error else "loading the index and models"
-        code = kb.error.code if kb.error else "loading"
-        return JSONResponse(errors.error_body(code, message), 503)
+        code = "model_unavailable" if health.state == "degraded" else "loading"
+        status = "degraded" if health.state == "degraded" else "loading"
+        body = {"status": status, "reason": health.reason, "index": kb.store.name}
+        return JSONResponse(body | errors.error_body(code, health.reason), 503)
 
     if WEB.is_dir():
         app.mount("/static", StaticFiles(directory=WEB), name="static")

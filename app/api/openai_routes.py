@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Generator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.answer import Answer
 from app.api import sse
-from app.api.answering import final_answer, start_answer
+from app.api.answering import start_answer
 from app.api.deps import Current, Gate
 from app.api.errors import NotFoundError, error_body
 from app.api.schemas import ChatRequest
@@ -48,65 +47,73 @@ def _split(body: ChatRequest) -> tuple[str, list[Message]]:
 
 
 @router.post("/chat/completions")
-def chat_completions(body: ChatRequest, current: Current, gate: Gate) -> Any:
+async def chat_completions(
+    body: ChatRequest, request: Request, current: Current, gate: Gate
+) -> Any:
     question, history = _split(body)
-    slot, events = start_answer(gate, current, question, history=history)
+    gone = request.is_disconnected
+    run = await start_answer(gate, current, question, gone=gone, history=history)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
+    if body.stream:
+        return sse.RunStream(run, ChunkEvents(cid, created))
+    final = await run.final(gone)
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": MODEL_ID,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": final.answer},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        **_extra(final),
+    }
 
-    if not body.stream:
-        final = final_answer(slot, events)
-        return {
-            "id": cid,
-            "object": "chat.completion",
-            "created": created,
-            "model": MODEL_ID,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": final.answer},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            **_extra(final),
-        }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+class ChunkEvents:
+    """``chat.completion.chunk`` events, then ``[DONE]``; an error as an error body."""
+
+    def __init__(self, cid: str, created: int) -> None:
+        self._cid = cid
+        self._created = created
+        self._streamed = ""
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         return sse.event(
             {
-                "id": cid,
+                "id": self._cid,
                 "object": "chat.completion.chunk",
-                "created": created,
+                "created": self._created,
                 "model": MODEL_ID,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
                 **extra,
             }
         )
 
-    def stream() -> Generator[str, None, None]:
-        try:
-            yield chunk({"role": "assistant", "content": ""})
-            streamed = ""
-            for item in events:
-                if isinstance(item, Answer):
-                    # A refusal or a checked answer replaces what was streamed: send the
-                    # difference when it only appends, else the final text once more.
-                    rest = item.answer[len(streamed) :] if item.answer.startswith(streamed) else ""
-                    if rest:
-                        yield chunk({"content": rest})
-                    yield chunk({}, "stop", **_extra(item))
-                else:
-                    streamed += item
-                    yield chunk({"content": item})
-            yield sse.event("[DONE]")
-        except NotesQAError as exc:
-            yield sse.event(error_body(exc.code, str(exc)))
-        finally:
-            events.close()  # on a hang-up too: the model stops
-            slot.release()
+    def start(self) -> list[str]:
+        return [self._chunk({"role": "assistant", "content": ""})]
 
-    return sse.EventStream(stream())
+    def item(self, item: str | Answer) -> list[str]:
+        if not isinstance(item, Answer):
+            self._streamed += item
+            return [self._chunk({"content": item})]
+        # A refusal or a checked answer replaces what was streamed: send the difference
+        # when it only appends, else the final text once more.
+        streamed = self._streamed
+        rest = item.answer[len(streamed) :] if item.answer.startswith(streamed) else ""
+        out = [self._chunk({"content": rest})] if rest else []
+        return [*out, self._chunk({}, "stop", **_extra(item))]
+
+    def error(self, exc: NotesQAError) -> list[str]:
+        return [sse.event(error_body(exc.code, str(exc)))]
+
+    def end(self) -> list[str]:
+        return [sse.event("[DONE]")]
 
 
 def _extra(answer: Answer) -> dict[str, Any]:

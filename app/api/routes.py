@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.answer import Answer
 from app.api import sse
-from app.api.answering import final_answer, start_answer
+from app.api.answering import start_answer
 from app.api.deps import KB, Current, Gate
 from app.api.errors import error_body, status_of
 from app.api.schemas import (
@@ -35,34 +33,47 @@ def search(body: SearchRequest, current: Current) -> SearchResponse:
     )
 
 
+class NativeEvents:
+    """``token`` events as the model writes, then ``done`` with the reply, or ``error``."""
+
+    def start(self) -> list[str]:
+        return []
+
+    def item(self, item: str | Answer) -> list[str]:
+        if isinstance(item, Answer):
+            return [sse.event(item.as_dict(), name="done")]
+        return [sse.event({"text": item}, name="token")]
+
+    def error(self, exc: NotesQAError) -> list[str]:
+        body = error_body(exc.code, str(exc)) | {"status": status_of(exc)}
+        return [sse.event(body, name="error")]
+
+    def end(self) -> list[str]:
+        return []
+
+
 @router.post(
     "/ask",
     response_model=AskResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE"}},
 )
-def ask(body: AskRequest, current: Current, gate: Gate) -> AskResponse | sse.EventStream:
+async def ask(
+    body: AskRequest, request: Request, current: Current, gate: Gate
+) -> AskResponse | sse.RunStream:
     history = [Message(t.role, t.content) for t in body.history]
-    slot, events = start_answer(
-        gate, current, body.question, history=history, top_k=body.top_k, sources=body.sources
+    gone = request.is_disconnected
+    run = await start_answer(
+        gate,
+        current,
+        body.question,
+        gone=gone,
+        history=history,
+        top_k=body.top_k,
+        sources=body.sources,
     )
     if not body.stream:
-        return AskResponse.model_validate(final_answer(slot, events).as_dict())
-
-    def stream() -> Generator[str, None, None]:
-        try:
-            for item in events:
-                if isinstance(item, Answer):
-                    yield sse.event(item.as_dict(), name="done")
-                else:
-                    yield sse.event({"text": item}, name="token")
-        except NotesQAError as exc:
-            body = error_body(exc.code, str(exc)) | {"status": status_of(exc)}
-            yield sse.event(body, name="error")
-        finally:
-            events.close()  # on a hang-up too: the model stops
-            slot.release()
-
-    return sse.EventStream(stream())
+        return AskResponse.model_validate((await run.final(gone)).as_dict())
+    return sse.RunStream(run, NativeEvents())
 
 
 @router.get("/index")

@@ -1,18 +1,23 @@
-"""Server-sent events: the framing shared by the native and the OpenAI-compatible API."""
+"""Server-sent events: the framing and the streaming reply shared by both ask APIs."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
-import anyio.to_thread
-from fastapi.responses import StreamingResponse
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.answer import Answer
+from app.api.answering import AnswerRun, Gone, close_run
+from app.api.gate import ClientGone
+from ingest.errors import NotesQAError
+
 log = logging.getLogger(__name__)
+
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def event(data: Any, *, name: str | None = None) -> str:
@@ -21,32 +26,77 @@ def event(data: Any, *, name: str | None = None) -> str:
     return f"{head}data: {payload}\n\n"
 
 
-HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+class Renderer(Protocol):
+    """How one API spells an answer's events."""
+
+    def start(self) -> list[str]: ...
+
+    def item(self, item: str | Answer) -> list[str]: ...
+
+    def error(self, exc: NotesQAError) -> list[str]: ...
+
+    def end(self) -> list[str]: ...
 
 
-class EventStream(StreamingResponse):
-    """A ``text/event-stream`` reply over a generator that is closed however it ends.
+def disconnect_probe(receive: Receive) -> Gone:
+    """``gone()``: has the client hung up? Looks without waiting (as Starlette does)."""
+    seen = False
 
-    When a client hangs up mid-answer, Starlette drops the iterator without closing it,
-    so its ``finally`` (which gives the generation slot back) ran only whenever the
-    garbage collector found it: until then every later question waited in the queue.
+    async def gone() -> bool:
+        nonlocal seen
+        if not seen:
+            message: dict[str, Any] = {}
+            with anyio.CancelScope() as scope:
+                scope.cancel()
+                message = dict(await receive())
+            seen = message.get("type") == "http.disconnect"
+        return seen
+
+    return gone
+
+
+class RunStream(Response):
+    """A ``text/event-stream`` reply over an ``AnswerRun``, closed however it ends.
+
+    The run is closed (model stopped, slot given back) when the answer ends, when the
+    client hangs up, and when the server cancels the response, even if no byte was sent.
     """
 
-    def __init__(self, events: Generator[str, None, None]) -> None:
-        super().__init__(events, media_type="text/event-stream", headers=HEADERS)
-        self._events = events
+    media_type = "text/event-stream"
+
+    def __init__(self, run: AnswerRun, renderer: Renderer) -> None:
+        # Not Response.__init__: it would declare a Content-Length for an empty body.
+        self.status_code = 200
+        self.background = None
+        self.init_headers(HEADERS)
+        self._run = run
+        self._renderer = renderer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            # Shielded: on a hang-up this runs inside a cancelled scope. The generator is
-            # not executing here, as cancelling a thread call waits for it to return.
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._close)
+        gone = disconnect_probe(receive)
 
-    def _close(self) -> None:
+        async def write(chunks: list[str]) -> None:
+            for chunk in chunks:
+                await send(
+                    {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                )
+
+        render = self._renderer
         try:
-            self._events.close()
-        except ValueError:  # still executing in a worker thread: it ends on its own
-            log.warning("an event stream could not be closed after the client left")
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await write(render.start())
+            item = self._run.first
+            while item is not None:
+                await write(render.item(item))
+                try:
+                    item = await self._run.next(gone)
+                except NotesQAError as exc:
+                    await write(render.error(exc))
+                    break
+            else:
+                await write(render.end())
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (ClientGone, OSError):  # the client left: nobody to tell
+            pass
+        finally:
+            await close_run(self._run)

@@ -10,11 +10,34 @@ from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.settings import LLMSettings
 from ingest.errors import ConfigError
 
-__all__ = ["GenerationRequest", "Generator", "Message", "complete", "make_generator"]
+__all__ = [
+    "GenerationRequest",
+    "Generator",
+    "Message",
+    "complete",
+    "make_generator",
+    "make_local_generator",
+]
+
+LOCAL_BACKENDS = ("llama_cpp", "transformers")
 
 
 def make_generator(settings: LLMSettings) -> Generator:
-    """The configured backend, loaded and ready.
+    """The configured backend, as the service and the CLI use it.
+
+    The local backends run in a supervised worker process (``llm.isolation: process``):
+    construction returns at once while the worker loads, and the worker's load error or
+    crash surfaces as ``ModelUnavailableError`` on use and in ``health()``.
+    """
+    if settings.backend in LOCAL_BACKENDS and settings.isolation == "process":
+        from app.llm.supervised import SupervisedGenerator
+
+        return SupervisedGenerator(settings)
+    return make_local_generator(settings)
+
+
+def make_local_generator(settings: LLMSettings) -> Generator:
+    """The configured backend in this process, loaded and ready.
 
     Raises ``ModelUnavailableError`` when its model file or optional dependency is
     missing (the message says what to install or run).

@@ -7,6 +7,7 @@ Backends (one module each, chosen in ``app.llm.make_generator``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -26,12 +27,19 @@ class GenerationRequest:
 
     ``question`` and ``passages`` repeat what the messages hold in structured form, for
     backends that do not read prompts (the extractive one) and for grounding checks.
+    ``cancel``, once set, asks the backend to stop at its next chance and end the stream:
+    the API sets it when the client hangs up, from another thread than the one iterating.
     """
 
     messages: Sequence[Message]
     question: str = ""
     passages: Sequence[str] = field(default_factory=tuple)
     max_new_tokens: int | None = None  # None: the configured default
+    cancel: threading.Event | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
 
 @runtime_checkable
@@ -51,6 +59,28 @@ class Generator(Protocol):
     def stream(self, request: GenerationRequest) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Whether a generator can answer now; ``reason`` says why not."""
+
+    state: Literal["ready", "starting", "degraded"]
+    reason: str = ""
+
+
+@runtime_checkable
+class Monitored(Protocol):
+    """A generator whose model runs somewhere that can go down (the supervised worker)."""
+
+    def health(self) -> Health: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """A generator holding something to let go of: a worker process, an HTTP client."""
+
+    def close(self) -> None: ...
 
 
 def complete(generator: Generator, request: GenerationRequest) -> str:

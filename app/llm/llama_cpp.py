@@ -20,7 +20,7 @@ from ingest.errors import InputError, ModelUnavailableError
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
-INSTALL_HINT = "run `make install` or `pip install -e '.[llm]'`"
+INSTALL_HINT = "run `make install` (it builds llama-cpp-python for a named CPU level)"
 FETCH_HINT = "run `make install` or `notesqa models fetch`"
 
 
@@ -63,6 +63,8 @@ class LlamaCppGenerator:
             )
             try:
                 for chunk in chunks:
+                    if request.cancelled:
+                        return
                     content = chunk["choices"][0]["delta"].get("content")
                     if content:
                         yield content

@@ -72,7 +72,10 @@ class OpenAICompatGenerator:
                     response.read()
                     yield self._whole_reply(response)
                 else:
-                    yield from self._events(response)
+                    for piece in self._events(response):
+                        if request.cancelled:  # closing the response hangs up upstream
+                            return
+                        yield piece
         except httpx.TimeoutException as exc:
             raise UpstreamError(
                 f"the upstream at {self._base_url} timed out (limit {self._timeout:g} s, "

@@ -7,8 +7,6 @@ covered by the slow tests); everything else is real: model, index, FastAPI, uvic
 from __future__ import annotations
 
 import gc
-import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,9 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from live import Server, sse_events
 
-from app.api import create_app
 from app.llm.base import GenerationRequest
 from app.settings import Settings
 
@@ -27,62 +24,11 @@ UNANSWERABLE = "FlashAttention 是如何减少显存读写的？"
 GROUNDED = "具体流程是：知识库文件转换为文本格式，文本分割，文本向量化[1]。"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, settings: Settings, generator: Any, *, wait: bool = True) -> None:
-        self.wait = wait
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings, generator=generator),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                status = httpx.get(f"{self.url}/readyz").status_code
-                if status == 200 or (not self.wait and status == 503):
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("server did not become ready")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
 def server(notes_settings: Settings, scripted: Any) -> Iterator[Server]:
     scripted.reply = GROUNDED
     with Server(notes_settings, scripted) as srv:
         yield srv
-
-
-def _sse(text: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        name, data = "message", ""
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-        events.append((name, data if data == "[DONE]" else json.loads(data)))
-    return events
 
 
 def test_ask_json_answer_with_checked_sources(server: Server, scripted: Any) -> None:
@@ -102,7 +48,7 @@ def test_ask_stream_events(server: Server) -> None:
     body = {"question": ANSWERABLE, "stream": True}
     with httpx.stream("POST", f"{server.url}/api/ask", json=body, timeout=60) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        events = _sse(response.read().decode())
+        events = sse_events(response.read().decode())
     tokens = [d["text"] for name, d in events if name == "token"]
     assert len(tokens) > 3 and "".join(tokens) == GROUNDED
     name, final = events[-1]

@@ -1,21 +1,26 @@
-"""The default generator with the real default model (fetched by ``notesqa models fetch``)."""
+"""The default generator with the real default model (fetched by ``notesqa models fetch``).
+
+In this process (``make_local_generator``) and, as the service runs it, in the supervised
+worker process (``make_generator``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.answer import Answerer
 from app.components import retriever_from
 from app.lang import detect_lang
-from app.llm import make_generator
+from app.llm import make_generator, make_local_generator
 from app.llm.base import GenerationRequest, Message, complete
 from app.settings import LLMSettings, Settings
 from ingest.embed import Embedder
 from ingest.errors import InputError, ModelUnavailableError
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+MODEL = Path(__file__).resolve().parents[3] / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 @pytest.mark.slow
@@ -23,7 +28,7 @@ def test_streams_a_short_answer_from_the_default_model() -> None:
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    generator = make_generator(
+    generator = make_local_generator(
         LLMSettings(model_path=str(MODEL), context_window=1024, max_new_tokens=16)
     )
     request = GenerationRequest(
@@ -45,6 +50,7 @@ def test_a_prompt_longer_than_the_context_is_an_input_error() -> None:
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    # In the worker: the child's InputError arrives as an InputError here.
     generator = make_generator(LLMSettings(model_path=str(MODEL), context_window=256))
     too_long = GenerationRequest(messages=[Message("user", "向量检索 " * 300)])
     with pytest.raises(InputError, match=r"context window \(256 tokens\)"):
@@ -54,18 +60,20 @@ def test_a_prompt_longer_than_the_context_is_an_input_error() -> None:
     assert complete(generator, short)
 
 
-def test_a_missing_model_file_says_how_to_fetch_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("make", [make_local_generator, make_generator])
+def test_a_missing_model_file_says_how_to_fetch_it(tmp_path: Path, make: Any) -> None:
     settings = LLMSettings(model_path=str(tmp_path / "absent.gguf"))
     with pytest.raises(ModelUnavailableError, match="notesqa models fetch"):
-        make_generator(settings)
+        make(settings).count_tokens("hi")
 
 
-def test_a_file_that_is_not_gguf_is_model_unavailable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("make", [make_local_generator, make_generator])
+def test_a_file_that_is_not_gguf_is_model_unavailable(tmp_path: Path, make: Any) -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     bogus = tmp_path / "broken.gguf"
     bogus.write_bytes(b"not a gguf file at all")
     with pytest.raises(ModelUnavailableError, match="could not load"):
-        make_generator(LLMSettings(model_path=str(bogus)))
+        make(LLMSettings(model_path=str(bogus))).count_tokens("hi")
 
 
 @pytest.mark.slow

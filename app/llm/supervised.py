@@ -1,0 +1,336 @@
+"""A local generator in a supervised child process, so a native crash costs one request.
+
+llama.cpp (and torch) run native code that can die by a signal: SIGILL when a build
+uses instructions the CPU lacks, SIGSEGV/SIGABRT on a bug, SIGKILL from the kernel's
+OOM killer. In the server's own process any of these ends the service; here it ends
+the worker (``app.llm.worker_main``). The request in flight then gets
+``GeneratorCrashedError`` (503), ``health()`` reports ``degraded`` with the reason, the
+worker is restarted with backoff, and the next request is answered.
+
+Why a worker process of our own rather than llama.cpp's server behind the ``openai``
+backend: it runs both local backends (llama.cpp and transformers) the same way, keeps
+exact token counting for the prompt budget (a call away, ~0.1 ms), and needs no
+second HTTP stack or port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from app.llm.base import GenerationRequest, Health
+from app.llm.crash import describe_exit
+from app.settings import LLMSettings
+from ingest import errors
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+STABLE_AFTER = 60.0  # a worker that lived this long resets the backoff
+
+
+class _Worker:
+    """One child process and the thread that reads its replies."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        ours, theirs = socket.socketpair()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.llm.worker_main", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.pid = self.proc.pid
+        self.name = ""
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self.exit_reason = ""
+        self.exited = threading.Event()
+        # If it died at once, the handshake reads the end and says how.
+        with contextlib.suppress(OSError):
+            self.send({"settings": settings.model_dump(mode="json")})
+
+    def handshake(self, timeout: float) -> None:
+        """Wait for the model to load; raise with the child's reason when it cannot."""
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise errors.ModelUnavailableError(
+                f"the model worker did not load the model within {timeout:g} s"
+            )
+        try:
+            first = json.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            raise errors.GeneratorCrashedError(self._died()) from None
+        if first.get("op") == "failed":
+            self.proc.wait()
+            raise decode_error(first["error"])
+        self.name = str(first.get("name", ""))
+        threading.Thread(target=self._read, name=f"model-worker-{self.pid}", daemon=True).start()
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+        with self._send_lock:
+            self.conn.send_bytes(data)
+
+    def open(self) -> tuple[int, queue.Queue[dict[str, Any]]]:
+        replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        with self._lock:
+            if self.exited.is_set():
+                raise errors.GeneratorCrashedError(self.exit_reason)
+            self._next_id += 1
+            self._pending[self._next_id] = replies
+            return self._next_id, replies
+
+    def forget(self, rid: int) -> None:
+        with self._lock:
+            self._pending.pop(rid, None)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = json.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                replies = self._pending.get(message.get("id"))
+            if replies is not None:
+                replies.put(message)
+        reason = self._died()
+        with self._lock:
+            self.exit_reason = reason
+            self.exited.set()
+            pending, self._pending = self._pending, {}
+        crash = {"type": "GeneratorCrashedError", "message": reason}
+        for replies in pending.values():
+            replies.put({"error": crash})
+
+    def _died(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        return describe_exit(code, pid=self.pid)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.conn.close()
+
+
+def decode_error(data: dict[str, str]) -> errors.NotesQAError:
+    cls = getattr(errors, data.get("type", ""), None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.NotesQAError)):
+        cls = errors.ModelUnavailableError
+    return cls(data.get("message", "the model worker failed"))
+
+
+class SupervisedGenerator:
+    """The ``Generator`` protocol over a worker process, restarted when it dies."""
+
+    def __init__(self, settings: LLMSettings, *, restart: bool = True) -> None:
+        self._settings = settings
+        self._restart = restart
+        self._name = f"{settings.backend}:{Path(settings.model_path).name}"
+        self._cond = threading.Condition()
+        self._worker: _Worker | None = None
+        self._state: Health = Health("starting", "loading the model")
+        self._final: errors.NotesQAError | None = None  # a load failure or a crash loop
+        self._closing = threading.Event()
+        self.restarts = 0
+        threading.Thread(target=self._supervise, name="model-supervisor", daemon=True).start()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def context_window(self) -> int:
+        return self._settings.context_window
+
+    @property
+    def pid(self) -> int | None:
+        worker = self._worker
+        return worker.pid if worker is not None and not worker.exited.is_set() else None
+
+    def health(self) -> Health:
+        return self._state
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until the worker answers; raise the reason it cannot."""
+        self._ready_worker(timeout)
+
+    def count_tokens(self, text: str) -> int:
+        worker = self._ready_worker()
+        rid, replies = worker.open()
+        try:
+            worker.send({"op": "count", "id": rid, "text": text})
+            reply = replies.get(timeout=60)
+        except (OSError, queue.Empty) as exc:
+            raise errors.GeneratorCrashedError(f"the model worker did not answer: {exc}") from exc
+        finally:
+            worker.forget(rid)
+        if "error" in reply:
+            raise decode_error(reply["error"])
+        return int(reply["tokens"])
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        worker = self._ready_worker()
+        rid, replies = worker.open()
+        done = False
+        try:
+            worker.send(
+                {
+                    "op": "generate",
+                    "id": rid,
+                    "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+                    "question": request.question,
+                    "passages": list(request.passages),
+                    "max_new_tokens": request.max_new_tokens,
+                }
+            )
+            while True:
+                try:
+                    reply = replies.get(timeout=0.1)
+                except queue.Empty:
+                    reply = {}
+                if request.cancelled:
+                    return  # the finally tells the worker to stop
+                if not reply:
+                    continue
+                if "text" in reply:
+                    yield reply["text"]
+                elif "error" in reply:
+                    done = True
+                    raise decode_error(reply["error"])
+                else:
+                    done = True
+                    return
+        except OSError as exc:  # the socket broke under us: the worker is gone
+            done = True
+            raise errors.GeneratorCrashedError(f"the model worker is gone: {exc}") from exc
+        finally:
+            worker.forget(rid)
+            if not done:  # closed early (client left, cancel): stop the model too
+                with contextlib.suppress(OSError):
+                    worker.send({"op": "cancel", "id": rid})
+
+    def close(self) -> None:
+        """Stop the worker and do not restart it (server shutdown, end of a CLI call)."""
+        self._closing.set()
+        with self._cond:
+            worker = self._worker
+            self._cond.notify_all()
+        if worker is not None:
+            try:
+                worker.send({"op": "stop"})
+                worker.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            worker.kill()
+
+    # -- supervision -------------------------------------------------------------------
+
+    def _set(self, health: Health, worker: _Worker | None = None) -> None:
+        with self._cond:
+            self._state = health
+            self._worker = worker
+            self._cond.notify_all()
+
+    def _supervise(self) -> None:
+        delay, crashes_in_a_row = BACKOFF_FIRST, 0
+        while not self._closing.is_set():
+            started = time.monotonic()
+            try:
+                worker = _Worker(self._settings)
+                worker.handshake(self._settings.worker_start_timeout)
+            except errors.GeneratorCrashedError as exc:  # died while loading
+                crashes_in_a_row += 1
+                if self._restart:
+                    log.error("model worker died while loading: %s", exc)
+                self._set(Health("degraded", str(exc)))
+                if crashes_in_a_row >= 3 or not self._restart:
+                    self._fail(exc)
+                    return
+            except Exception as exc:  # cannot load, or cannot even start: no point in retrying
+                failure = (
+                    exc
+                    if isinstance(exc, errors.NotesQAError)
+                    else errors.ModelUnavailableError(f"the model worker cannot start: {exc!r}")
+                )
+                if self._restart:  # a one-shot caller (models check) reports it itself
+                    log.error("model worker cannot start: %s", failure)
+                self._fail(failure)
+                return
+            else:
+                if self._closing.is_set():
+                    worker.kill()
+                    return
+                crashes_in_a_row = 0
+                self._set(Health("ready"), worker)
+                log.info("model worker ready (pid %d, %s)", worker.pid, worker.name)
+                worker.exited.wait()
+                if self._closing.is_set():
+                    return
+                if self._restart:
+                    log.error("%s", worker.exit_reason)
+                self._set(Health("degraded", worker.exit_reason))
+                if not self._restart:
+                    self._fail(errors.GeneratorCrashedError(worker.exit_reason))
+                    return
+            if time.monotonic() - started > STABLE_AFTER:
+                delay = BACKOFF_FIRST
+            if self._closing.wait(delay):
+                return
+            delay = min(delay * 2, BACKOFF_MAX)
+            self.restarts += 1
+
+    def _fail(self, exc: errors.NotesQAError) -> None:
+        with self._cond:
+            self._final = exc
+            self._state = Health("degraded", str(exc))
+            self._worker = None
+            self._cond.notify_all()
+
+    def _ready_worker(self, timeout: float | None = None) -> _Worker:
+        first_start = self.restarts == 0 and self._state.state == "starting"
+        if timeout is not None:
+            wait = timeout
+        elif first_start:  # still loading: a first question waits for the model
+            wait = self._settings.worker_start_timeout
+        else:  # restarting after a crash: a short wait, then 503 + Retry-After
+            wait = self._settings.worker_wait
+        with self._cond:
+            self._cond.wait_for(
+                lambda: (
+                    self._state.state == "ready"
+                    or self._final is not None
+                    or self._closing.is_set()
+                ),
+                timeout=wait,
+            )
+            if self._final is not None:
+                raise type(self._final)(str(self._final))
+            if self._state.state == "ready" and self._worker is not None:
+                return self._worker
+            reason = self._state.reason
+        if self._closing.is_set():
+            raise errors.ModelUnavailableError("the model worker is shutting down")
+        raise errors.ModelUnavailableError(
+            f"the model worker is not running ({reason}); it is being restarted",
+            retry_after=5,
+        )
