@@ -16,21 +16,16 @@ second HTTP stack or port.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import queue
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from app.llm.base import GenerationRequest, Health
-from app.llm.crash import describe_exit
+from app.llm.worker_process import WorkerProcess, decode_error
 from app.settings import LLMSettings
 from ingest import errors
 
@@ -38,105 +33,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 STABLE_AFTER = 60.0  # a worker that lived this long resets the backoff
-
-
-class _Worker:
-    """One child process and the thread that reads its replies."""
-
-    def __init__(self, settings: LLMSettings) -> None:
-        ours, theirs = socket.socketpair()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.llm.worker_main", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-        )
-        theirs.close()
-        self.conn = Connection(ours.detach())
-        self.pid = self.proc.pid
-        self.name = ""
-        self._send_lock = threading.Lock()
-        self._pending: dict[int, queue.Queue[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-        self._next_id = 0
-        self.exit_reason = ""
-        self.exited = threading.Event()
-        # If it died at once, the handshake reads the end and says how.
-        with contextlib.suppress(OSError):
-            self.send({"settings": settings.model_dump(mode="json")})
-
-    def handshake(self, timeout: float) -> None:
-        """Wait for the model to load; raise with the child's reason when it cannot."""
-        if not self.conn.poll(timeout):
-            self.kill()
-            raise errors.ModelUnavailableError(
-                f"the model worker did not load the model within {timeout:g} s"
-            )
-        try:
-            first = json.loads(self.conn.recv_bytes())
-        except (EOFError, OSError):
-            raise errors.GeneratorCrashedError(self._died()) from None
-        if first.get("op") == "failed":
-            self.proc.wait()
-            raise decode_error(first["error"])
-        self.name = str(first.get("name", ""))
-        threading.Thread(target=self._read, name=f"model-worker-{self.pid}", daemon=True).start()
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message, ensure_ascii=False).encode("utf-8")
-        with self._send_lock:
-            self.conn.send_bytes(data)
-
-    def open(self) -> tuple[int, queue.Queue[dict[str, Any]]]:
-        replies: queue.Queue[dict[str, Any]] = queue.Queue()
-        with self._lock:
-            if self.exited.is_set():
-                raise errors.GeneratorCrashedError(self.exit_reason)
-            self._next_id += 1
-            self._pending[self._next_id] = replies
-            return self._next_id, replies
-
-    def forget(self, rid: int) -> None:
-        with self._lock:
-            self._pending.pop(rid, None)
-
-    def _read(self) -> None:
-        while True:
-            try:
-                message = json.loads(self.conn.recv_bytes())
-            except (EOFError, OSError):
-                break
-            with self._lock:
-                replies = self._pending.get(message.get("id"))
-            if replies is not None:
-                replies.put(message)
-        reason = self._died()
-        with self._lock:
-            self.exit_reason = reason
-            self.exited.set()
-            pending, self._pending = self._pending, {}
-        crash = {"type": "GeneratorCrashedError", "message": reason}
-        for replies in pending.values():
-            replies.put({"error": crash})
-
-    def _died(self) -> str:
-        try:
-            code = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            code = self.proc.wait()
-        return describe_exit(code, pid=self.pid)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.conn.close()
-
-
-def decode_error(data: dict[str, str]) -> errors.NotesQAError:
-    cls = getattr(errors, data.get("type", ""), None)
-    if not (isinstance(cls, type) and issubclass(cls, errors.NotesQAError)):
-        cls = errors.ModelUnavailableError
-    return cls(data.get("message", "the model worker failed"))
 
 
 class SupervisedGenerator:
@@ -147,7 +43,7 @@ class SupervisedGenerator:
         self._restart = restart
         self._name = f"{settings.backend}:{Path(settings.model_path).name}"
         self._cond = threading.Condition()
-        self._worker: _Worker | None = None
+        self._worker: WorkerProcess | None = None
         self._state: Health = Health("starting", "loading the model")
         self._final: errors.NotesQAError | None = None  # a load failure or a crash loop
         self._closing = threading.Event()
@@ -245,7 +141,7 @@ class SupervisedGenerator:
 
     # -- supervision -------------------------------------------------------------------
 
-    def _set(self, health: Health, worker: _Worker | None = None) -> None:
+    def _set(self, health: Health, worker: WorkerProcess | None = None) -> None:
         with self._cond:
             self._state = health
             self._worker = worker
@@ -256,17 +152,24 @@ class SupervisedGenerator:
         while not self._closing.is_set():
             started = time.monotonic()
             try:
-                worker = _Worker(self._settings)
+                worker = WorkerProcess(self._settings)
                 worker.handshake(self._settings.worker_start_timeout)
-            except errors.GeneratorCrashedError as exc:  # died while loading
+            except (errors.GeneratorCrashedError, OSError) as exc:
+                # Died while loading, or the process could not be spawned (once seen as
+                # a transient EFAULT from fork/exec on a busy VM): retried with backoff.
                 crashes_in_a_row += 1
+                crash = (
+                    exc
+                    if isinstance(exc, errors.GeneratorCrashedError)
+                    else errors.GeneratorCrashedError(f"the model worker could not start: {exc!r}")
+                )
                 if self._restart:
-                    log.error("model worker died while loading: %s", exc)
-                self._set(Health("degraded", str(exc)))
+                    log.error("model worker died while loading: %s", crash)
+                self._set(Health("degraded", str(crash)))
                 if crashes_in_a_row >= 3 or not self._restart:
-                    self._fail(exc)
+                    self._fail(crash)
                     return
-            except Exception as exc:  # cannot load, or cannot even start: no point in retrying
+            except Exception as exc:  # cannot load the model: no point in retrying
                 failure = (
                     exc
                     if isinstance(exc, errors.NotesQAError)
@@ -306,7 +209,7 @@ class SupervisedGenerator:
             self._worker = None
             self._cond.notify_all()
 
-    def _ready_worker(self, timeout: float | None = None) -> _Worker:
+    def _ready_worker(self, timeout: float | None = None) -> WorkerProcess:
         first_start = self.restarts == 0 and self._state.state == "starting"
         if timeout is not None:
             wait = timeout

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from app.llm import make_generator
+from app.llm import make_generator, make_local_generator
 from app.llm.base import GenerationRequest, Message, complete
+from app.llm.supervised import SupervisedGenerator
 from app.settings import LLMSettings
 from ingest.errors import InputError, ModelUnavailableError
 
@@ -86,11 +88,15 @@ def _settings(path: Path, **overrides: object) -> LLMSettings:
     return LLMSettings(backend="transformers", model_path=str(path), **overrides)
 
 
-def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path) -> None:
+@pytest.mark.parametrize("make", [make_local_generator, make_generator])
+def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path, make: Any) -> None:
+    """In this process and, as the service runs it, in the supervised worker."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    generator = make_generator(_settings(tiny_model))
+    generator = make(_settings(tiny_model))
+    if make is make_generator:
+        assert isinstance(generator, SupervisedGenerator)
     assert generator.name == "transformers:" + tiny_model.name
     pieces = list(generator.stream(REQUEST))
     assert len(pieces) >= 3
@@ -121,13 +127,13 @@ def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path) -> Non
 
 
 def test_count_tokens_uses_the_tokenizer(tiny_model: Path) -> None:
-    generator = make_generator(_settings(tiny_model))
+    generator = make_local_generator(_settings(tiny_model))
     assert generator.count_tokens("what is faiss") == 3
     assert generator.count_tokens("what is faiss 向量") == 4
 
 
 def test_leaving_a_stream_early_stops_generation(tiny_model: Path) -> None:
-    generator = make_generator(_settings(tiny_model))
+    generator = make_local_generator(_settings(tiny_model))
     steps = 0
 
     def count(*_args: object) -> None:
@@ -151,7 +157,7 @@ def test_leaving_a_stream_early_stops_generation(tiny_model: Path) -> None:
 
 
 def test_a_prompt_longer_than_the_context_is_an_input_error(tiny_model: Path) -> None:
-    generator = make_generator(_settings(tiny_model, context_window=256))
+    generator = make_local_generator(_settings(tiny_model, context_window=256))
     too_long = GenerationRequest(messages=[Message("user", "faiss " * 300)])
     with pytest.raises(InputError, match=r"does not fit the model's context window \(256"):
         complete(generator, too_long)
@@ -160,7 +166,7 @@ def test_a_prompt_longer_than_the_context_is_an_input_error(tiny_model: Path) ->
 def test_a_crash_while_generating_ends_the_stream_with_an_error(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    generator = make_generator(_settings(tiny_model))
+    generator = make_local_generator(_settings(tiny_model))
 
     def crash(**kwargs: object) -> None:
         raise RuntimeError("out of memory")
@@ -172,7 +178,7 @@ def test_a_crash_while_generating_ends_the_stream_with_an_error(
 
 def test_missing_folder_is_model_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match="model folder not found"):
-        make_generator(_settings(tmp_path / "nowhere"))
+        make_local_generator(_settings(tmp_path / "nowhere"))
 
 
 def test_remote_code_failure_names_both_supported_routes(tmp_path: Path) -> None:
@@ -187,7 +193,7 @@ def test_remote_code_failure_names_both_supported_routes(tmp_path: Path) -> None
     }
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelUnavailableError) as info:
-        make_generator(_settings(tmp_path, trust_remote_code=True))
+        make_local_generator(_settings(tmp_path, trust_remote_code=True))
     message = str(info.value)
     assert str(tmp_path) in message
     assert "ChatGLM2" in message and "Baichuan2" in message
@@ -199,7 +205,7 @@ def test_remote_code_folder_without_trust_says_so(tmp_path: Path) -> None:
     config = {"model_type": "baichuan", "auto_map": {"AutoConfig": "configuration_baichuan.X"}}
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelUnavailableError, match="trust_remote_code is off") as info:
-        make_generator(_settings(tmp_path))
+        make_local_generator(_settings(tmp_path))
     assert "llm.backend: llama_cpp" in str(info.value)
 
 
@@ -209,4 +215,4 @@ def test_gguf_file_without_the_gguf_package_says_what_to_install(tiny_model: Pat
     if importlib.util.find_spec("gguf") is not None:
         pytest.skip("the gguf package is installed, so this message cannot appear")
     with pytest.raises(ModelUnavailableError, match="pip install gguf"):
-        make_generator(_settings(tiny_model, gguf_file="model.gguf"))
+        make_local_generator(_settings(tiny_model, gguf_file="model.gguf"))

@@ -1,0 +1,33 @@
+"""Answering: question -> retrieval -> prompt -> generator -> checked, cited answer.
+
+pipeline.py   Answerer: validate -> follow-up -> retrieve -> assemble -> prompt ->
+              generate -> check (the flow, where it can stop early, in its docstring)
+prompt.py     system prompts, passages numbered within the context window
+grounding.py  citations, declines, grounding per sentence, the quote in each source
+types.py      Answer, Source
+"""
+
+from __future__ import annotations
+
+from app.answer.grounding import (
+    bigrams,
+    check_citations,
+    declines,
+    grounding_score,
+    supported_sentences,
+)
+from app.answer.pipeline import Answerer
+from app.answer.types import Answer, Source
+from app.lang import checkable_names
+
+__all__ = [
+    "Answer",
+    "Answerer",
+    "Source",
+    "bigrams",
+    "check_citations",
+    "checkable_names",
+    "declines",
+    "grounding_score",
+    "supported_sentences",
+]

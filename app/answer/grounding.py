@@ -1,0 +1,214 @@
+"""Checking an answer against its passages: citations, declines, grounding, quotes.
+
+Citation markers pointing at no passage are removed (a supported sentence with a wrong
+marker has it moved), a reply that declines is a refusal, and each sentence's wording
+must be supported by the passages (character-bigram share, or for an answer in another
+language than the passages the share of its names and numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.answer.types import Answer, Source
+from app.lang import checkable_names, detect_lang, refusal
+from app.passages import Passage
+from app.settings import AnswerSettings
+from ingest.clean import fold
+
+MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
+_WORDS = re.compile(r"\w+")
+# How models say they cannot answer from the passages (checked on the folded reply).
+_DECLINES = re.compile(
+    r"无法(根据|从|回答|确定|找到)|没有(提到|提及|找到|相关|包含|涉及)|未(提及|提到|找到|包含)|"
+    r"不包含|不能(回答|确定)|知识库中没有|"
+    r"cannot (answer|be answered|find|determine)|can't (answer|find)|unable to (answer|find)|"
+    r"(do|does) not (contain|mention|provide|include)|not (mentioned|found|provided) in|"
+    r"no (information|mention)",
+    re.IGNORECASE,
+)
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the folded text, within runs of word characters."""
+    grams: set[str] = set()
+    for run in _WORDS.findall(fold(text)):
+        if len(run) == 1:
+            grams.add(run)
+        else:
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
+    """How much of the answer the passages support, 0..1 (None: nothing to check).
+
+    Same language: the share of the answer's character bigrams found in the passages.
+    An English answer over Chinese passages shares no bigrams with them even when it is
+    right, so it is checked by its names and numbers instead.
+    """
+    answer = MARKER.sub(" ", answer)
+    support = _support(tuple(passages))
+    if detect_lang(answer) != support.lang:
+        names = checkable_names(answer)
+        if not names:
+            return None
+        return sum(1 for n in names if n.replace(",", "") in support.folded) / len(names)
+    grams = bigrams(answer)
+    if not grams:
+        return None
+    return len(grams & support.grams) / len(grams)
+
+
+@dataclass(frozen=True, slots=True)
+class _Support:
+    lang: str
+    folded: str  # without thousands separators, for numbers written either way
+    grams: frozenset[str]
+
+
+@lru_cache(maxsize=16)
+def _support(passages: tuple[str, ...]) -> _Support:
+    """What ``grounding_score`` compares against, computed once per set of passages: an
+    answer is checked sentence by sentence against the same passages."""
+    text = " ".join(passages)
+    return _Support(detect_lang(text), fold(text).replace(",", ""), frozenset(bigrams(text)))
+
+
+# A sentence with the citation markers that follow it.
+_ANSWER_SENTENCE = re.compile(
+    r"(?:[^。！？!?.\n]|\.(?!\s|$))+(?:[。！？!?]+|\.(?=\s|$)|\n|$)(?:\s*\[\d+\])*"
+)
+_TOO_SHORT_TO_CHECK = 6  # characters: "是的。", "Yes." carry no claim of their own
+
+
+def supported_sentences(answer: str, passages: Sequence[str], *, threshold: float) -> str:
+    """The answer without its sentences that the passages do not support ("" if none are)."""
+    kept = []
+    for m in _ANSWER_SENTENCE.finditer(answer):
+        sentence = m.group()
+        if not sentence.strip():
+            continue
+        score = grounding_score(sentence, passages)
+        short = len(MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK
+        if short or score is None or score >= threshold:
+            kept.append(sentence)
+    if not any(len(MARKER.sub("", k).strip()) > _TOO_SHORT_TO_CHECK for k in kept):
+        return ""
+    return "".join(kept).strip()
+
+
+def check_citations(answer: str, passages: Sequence[str]) -> tuple[str, list[int]]:
+    """Fix the answer's [n] markers; the passages cited, in order of first use.
+
+    A marker that points at no passage is removed. A marker whose passage shares much
+    less with the sentence before it than another passage does is moved to that one: a
+    small model often cites [2] for what it read in [1].
+    """
+    support = [bigrams(p) for p in passages]
+    cited: list[int] = []
+    last = 0
+
+    def fix(match: re.Match[str]) -> str:
+        nonlocal last
+        claim = bigrams(answer[last : match.start()])
+        last = match.end()
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        overlap = [len(claim & grams) for grams in support]
+        best = max(range(len(support)), key=overlap.__getitem__, default=-1) + 1
+        out: list[int] = []
+        for n in numbers:
+            if not 1 <= n <= len(passages):
+                continue
+            if best and overlap[n - 1] * 2 < overlap[best - 1]:
+                n = best
+            if n not in out:
+                out.append(n)
+        for n in out:
+            if n not in cited:
+                cited.append(n)
+        return "".join(f"[{n}]" for n in out)
+
+    text = MARKER.sub(fix, answer)
+    text = re.sub(r"[ \t]+([。，,.!?！？])", r"\1", text)  # a removed marker left a space
+    return text.strip(), cited
+
+
+def declines(answer: str) -> bool:
+    return bool(_DECLINES.search(answer)) and len(answer) < 160
+
+
+def check_answer(
+    raw: str,
+    passages: list[Passage],
+    *,
+    settings: AnswerSettings,
+    model: str,
+    lang: str,
+    timings: dict[str, float],
+    query: str,
+) -> Answer:
+    """The model's raw reply as the checked, cited ``Answer`` (or a refusal)."""
+    texts = [p.text for p in passages]
+    text, cited = check_citations(raw, texts)
+    if not text or declines(text):
+        return Answer(refusal(lang), True, [], model, timings, query=query)
+    # Checked sentence by sentence against every passage given (a supported sentence
+    # with a wrong marker has had its marker moved above): a small model often states
+    # the right fact and then embroiders it from its own knowledge.
+    cfg = settings
+    flagged = False
+    if cfg.grounding_action != "off":
+        kept = supported_sentences(text, texts, threshold=cfg.grounding_threshold)
+        if not kept:
+            score = grounding_score(text, texts)
+            if cfg.grounding_action == "refuse":
+                return Answer(refusal(lang), True, [], model, timings, True, score, query)
+            flagged = True
+        elif kept != text:
+            if cfg.grounding_action == "refuse":
+                text, cited = check_citations(kept, texts)
+            else:
+                flagged = True
+    score = grounding_score(text, texts)
+    if not cited:  # an uncited answer still names where it came from
+        grams = bigrams(text)
+        best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))
+        cited = [best + 1]
+        text = f"{text} [{best + 1}]"
+    sources = [_source(n, passages[n - 1], text) for n in cited]
+    return Answer(text, False, sources, model, timings, flagged, score, query)
+
+
+def _source(n: int, p: Passage, answer: str) -> Source:
+    """The cited passage, with the sentence that best supports the answer as its quote."""
+    start, end = _best_sentence(p.text, answer)
+    return Source(
+        n,
+        p.source,
+        p.page,
+        p.heading,
+        p.chunk_ids[0],
+        p.start,
+        p.end,
+        p.text,
+        start,
+        end,
+        list(p.chunk_ids),
+    )
+
+
+_SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
+
+
+def _best_sentence(text: str, answer: str) -> tuple[int, int]:
+    wanted = bigrams(MARKER.sub(" ", answer))
+    best, span = 0, (0, 0)
+    for m in _SENTENCE.finditer(text):
+        score = len(wanted & bigrams(m.group()))
+        if score > best:
+            best, span = score, (m.start(), m.end())
+    return span
