@@ -6,12 +6,12 @@ import json
 import logging
 from typing import Any, Protocol
 
-import anyio
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.answer import Answer
-from app.api.answering import AnswerRun, Gone, close_run
+from app.api.answering import AnswerRun, close_run
 from app.api.gate import ClientGone
 from ingest.errors import NotesQAError
 
@@ -38,23 +38,6 @@ class Renderer(Protocol):
     def end(self) -> list[str]: ...
 
 
-def disconnect_probe(receive: Receive) -> Gone:
-    """``gone()``: has the client hung up? Looks without waiting (as Starlette does)."""
-    seen = False
-
-    async def gone() -> bool:
-        nonlocal seen
-        if not seen:
-            message: dict[str, Any] = {}
-            with anyio.CancelScope() as scope:
-                scope.cancel()
-                message = dict(await receive())
-            seen = message.get("type") == "http.disconnect"
-        return seen
-
-    return gone
-
-
 class RunStream(Response):
     """A ``text/event-stream`` reply over an ``AnswerRun``, closed however it ends.
 
@@ -73,7 +56,7 @@ class RunStream(Response):
         self._renderer = renderer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gone = disconnect_probe(receive)
+        gone = Request(scope, receive).is_disconnected  # looks without waiting
 
         async def write(chunks: list[str]) -> None:
             for chunk in chunks:

@@ -47,15 +47,11 @@ class CheckResult:
 def check_model(settings: LLMSettings, *, prompt_tokens: int = PROMPT_TOKENS) -> CheckResult:
     """Load and run the model in a worker; raise ``ModelUnavailableError`` (or its
     ``GeneratorCrashedError``) with the reason when it cannot."""
-    worker = SupervisedGenerator(
-        settings.model_copy(update={"isolation": "process"}), restart=False
-    )
+    worker = SupervisedGenerator(settings, restart=False)  # a worker whatever llm.isolation says
     try:
         worker.wait_ready(settings.worker_start_timeout)
-        text, tokens = _PASSAGE, worker.count_tokens(_PASSAGE)
-        per = max(1, tokens)
-        text = _PASSAGE * (prompt_tokens // per + 1)
-        prompt = f"{text}\n\n请用一句话概括上面的资料。"
+        repeats = prompt_tokens // max(1, worker.count_tokens(_PASSAGE)) + 1
+        prompt = f"{_PASSAGE * repeats}\n\n请用一句话概括上面的资料。"
         tokens = worker.count_tokens(prompt)
         request = GenerationRequest([Message("user", prompt)], max_new_tokens=NEW_TOKENS)
         started = time.perf_counter()
