@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import click
 import typer
@@ -105,7 +105,7 @@ def build(
     """Ingest files and folders into the index (incremental: unchanged files are reused)."""
 
     def body() -> None:
-        from app.components import chunking_from, embedder_from, store_from
+        from app.wiring import chunking_from, embedder_from, store_from
         from ingest.build import build_index
 
         settings = _settings(config, index)
@@ -165,17 +165,38 @@ def search(
     source: Annotated[
         list[str] | None, typer.Option("--source", "-s", help="only these files (name or glob)")
     ] = None,
+    translate: Annotated[
+        bool | None,
+        typer.Option(
+            "--translate/--no-translate",
+            help="also search a question in another language than the notes in translation "
+            "(default: retrieval.translate_query; loads the model only when needed)",
+        ),
+    ] = None,
     index: IndexOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Retrieve the top-k passages for a question."""
+    """Retrieve the top-k passages for a question, as /api/search and answering do."""
 
     def body() -> None:
-        from app.components import retriever_from
+        from app.llm.base import Closeable, Generator
+        from app.wiring import generator_from, retriever_from, search_from
 
-        settings = _settings(config, index)
-        retriever = retriever_from(settings)
-        hits = retriever.search(query, top_k=k, sources=source or None).hits
+        settings = _with_translation(_settings(config, index), translate)
+        made: list[Generator] = []
+
+        def generator() -> Generator:
+            if not made:
+                made.append(generator_from(settings))
+            return made[0]
+
+        try:
+            search = search_from(settings, retriever_from(settings), generator)
+            hits = search(query, top_k=k, sources=source or None).hits
+        finally:
+            for g in made:
+                if isinstance(g, Closeable):
+                    g.close()
         if as_json:
             out.print_json(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False))
             return
@@ -199,7 +220,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
     """What the index holds."""
 
     def body() -> None:
-        from app.components import store_from
+        from app.wiring import store_from
 
         settings = _settings(config, index)
         store = store_from(settings)
@@ -284,6 +305,9 @@ def ask(
             if streamed:  # the grounding check or a decline overruled what was streamed
                 out.print("[dim](withdrawn: not supported by the notes)[/dim]")
             out.print(f"[yellow]{final.answer}[/yellow]", highlight=False)
+            if final.refusal is not None:
+                why = final.refusal
+                out.print(f"[dim]({why.stage}: {escape(why.reason)})[/dim]", highlight=False)
         elif streamed and final.answer != streamed:
             # unsupported sentences were removed, or citation markers fixed
             out.print("[dim](checked against the notes:)[/dim]")
@@ -323,28 +347,34 @@ def evaluate_cmd(
     """Measure retrieval (and answers) on a question set: recall@k, MRR, refusals."""
 
     def body() -> None:
-        from app.evaluate import evaluate, load_set
+        from app.answer import Answer
+        from app.conversation import follow_up_queries
+        from app.evaluate import EvalItem, evaluate, load_set
+        from app.llm.base import Message, Role
         from app.service import KnowledgeBase
 
-        settings = _settings(config, index)
-        if translate is not None:
-            retrieval = settings.retrieval.model_copy(update={"translate_query": translate})
-            settings = settings.model_copy(update={"retrieval": retrieval})
+        settings = _with_translation(_settings(config, index), translate)
         items = load_set(set_file)
         # Translation and answers need the generator; plain retrieval evals do not load it.
         needs_llm = answers or settings.retrieval.translate_query
         kb = KnowledgeBase(settings, generator=None if needs_llm else _no_generator())
         loaded = kb.load()
 
-        def answer(q: str) -> tuple[str, bool, float | None]:
-            final = loaded.answerer.ask(q)
-            return final.answer, final.refused, final.grounding
+        def history(item: EvalItem) -> list[Message]:
+            return [Message(cast(Role, role), content) for role, content in item.history]
+
+        def answer(item: EvalItem) -> Answer:
+            return loaded.answerer.ask(item.question, history=history(item))
+
+        def queries(item: EvalItem) -> list[str]:
+            return follow_up_queries(item.question, history(item), generator=kb.generator)
 
         report = evaluate(
             items,
-            lambda q: loaded.retriever.search(q, top_k=k),
+            lambda forms: loaded.search(forms[0], also=forms[1:], top_k=k),
             k=k,
             answer=answer if answers else None,
+            queries=queries,
         )
         if results_out is not None:
             with results_out.open("w", encoding="utf-8") as handle:
@@ -356,6 +386,13 @@ def evaluate_cmd(
         _print_report(report, settings)
 
     _run(body)
+
+
+def _with_translation(settings: Settings, translate: bool | None) -> Settings:
+    if translate is None:
+        return settings
+    retrieval = settings.retrieval.model_copy(update={"translate_query": translate})
+    return settings.model_copy(update={"retrieval": retrieval})
 
 
 def _no_generator() -> Any:
@@ -371,6 +408,8 @@ def _print_report(report: Any, settings: Settings) -> None:
     cols = ["group", "n", "R@1", "R@5", "R@10", "MRR@10", "refused (should)", "refused (wrong)"]
     if report.overall.keyword_hit is not None:
         cols.append("keyword hit")
+    if report.overall.accuracy is not None:
+        cols.append("accuracy")
     for c in cols:
         table.add_column(c, justify="right" if c != "group" else "left", no_wrap=c == "group")
 
@@ -384,6 +423,8 @@ def _print_report(report: Any, settings: Settings) -> None:
         cells.append(f"{m.false_refusals:.2f}" if m.answerable else "-")
         if report.overall.keyword_hit is not None:
             cells.append(f"{m.keyword_hit:.2f}" if m.keyword_hit is not None else "-")
+        if report.overall.accuracy is not None:
+            cells.append(f"{m.accuracy:.2f}" if m.accuracy is not None else "-")
         table.add_row(*cells)
 
     row("all", report.overall)
@@ -392,6 +433,12 @@ def _print_report(report: Any, settings: Settings) -> None:
     for name, m in report.by_lang.items():
         row(f"lang={name}", m)
     out.print(table)
+    stages = report.overall.refused_by
+    if stages:
+        out.print(
+            "refused by stage: " + ", ".join(f"{k} {v}" for k, v in sorted(stages.items())),
+            highlight=False,
+        )
 
 
 @models_app.command("fetch")

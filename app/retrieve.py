@@ -3,8 +3,9 @@
 Both retrievers see the question in the same script as the passages: BM25 works on
 folded tokens (``ingest.clean.fold``: width, case, Traditional -> Simplified) and the
 embedding model gets Simplified text on both sides (``to_simplified``). A
-question in another language than the notes is also searched in translation (when a
-generator is available), and every ranking is fused with weighted reciprocal rank fusion.
+question in another language than the notes is also searched in translation (``also``:
+the translation is made by the caller, ``app.wiring.Search``; nothing here calls a
+language model), and every ranking is fused with weighted reciprocal rank fusion.
 
 Each hit carries a calibrated ``relevance`` in 0..1 (see ``relevance``); when the best
 hit is below ``retrieval.relevance_threshold`` the result says nothing was found, and
@@ -24,7 +25,6 @@ import numpy as np
 from app.lang import corpus_lang, detect_lang
 from app.rerank import Reranker
 from app.settings import RetrievalSettings
-from app.translate import QueryTranslator
 from ingest.clean import to_simplified
 from ingest.documents import Chunk, Hit
 from ingest.embed import Embedder
@@ -39,6 +39,7 @@ class SearchResult:
     hits: list[Hit]
     found: bool
     queries: list[str] = field(default_factory=list)  # what was searched (with translation)
+    translation: str | None = None  # the question in the passages' language, if translated
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,14 +102,12 @@ class Retriever:
         embedder: Embedder,
         keyword: KeywordIndex | None,
         reranker: Reranker | None = None,
-        translator: QueryTranslator | None = None,
     ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.keyword = keyword
         self.reranker = reranker
-        self.translator = translator
         self.lang = corpus_lang(c.text for _, c in index.all_chunks())
         self._sources = sorted(index.manifest.documents)
         # Words of each chunk, tokenized once: jieba on every pooled chunk of every query
@@ -119,10 +118,12 @@ class Retriever:
         self,
         query: str,
         *,
+        also: Sequence[str] = (),
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
-        translate: bool | None = None,
     ) -> SearchResult:
+        """The top-k passages for ``query``, also searched as each of ``also`` (its
+        translations into the passages' language), fused."""
         cfg = self.settings
         k = top_k or cfg.top_k
         timings: dict[str, float] = {}
@@ -130,14 +131,8 @@ class Retriever:
         if allowed is not None and not allowed:
             return SearchResult([], found=False, queries=[query])
 
-        queries = [query]
+        queries = list(dict.fromkeys(q for q in (query, *also) if q))
         cross = detect_lang(query) != self.lang
-        if cross and self.translator and (cfg.translate_query if translate is None else translate):
-            t0 = time.perf_counter()
-            translated = self.translator.translate(query, self.lang)
-            timings["translate"] = time.perf_counter() - t0
-            if translated and translated != query:
-                queries.append(translated)
 
         t0 = time.perf_counter()
         # Dense vectors are needed for relevance even when dense ranking is off.

@@ -13,11 +13,18 @@ import threading
 from dataclasses import dataclass
 
 from app.answer import Answerer
-from app.components import embedder_from, retriever_from, store_from
-from app.llm import make_generator
 from app.llm.base import Closeable, Generator, Health, Monitored
 from app.retrieve import Retriever
 from app.settings import Settings
+from app.wiring import (
+    Search,
+    answerer_from,
+    embedder_from,
+    generator_from,
+    retriever_from,
+    search_from,
+    store_from,
+)
 from ingest.embed import Embedder
 from ingest.errors import NotesQAError
 from ingest.store import IndexStore, Manifest
@@ -28,6 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class Loaded:
     retriever: Retriever
+    search: Search
     answerer: Answerer
     version: str
 
@@ -51,7 +59,7 @@ class KnowledgeBase:
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = make_generator(self.settings.llm)
+            self._generator = generator_from(self.settings)
         return self._generator
 
     @property
@@ -70,20 +78,17 @@ class KnowledgeBase:
             if self._loaded is not None and path is not None and path.name == self._loaded.version:
                 return self._loaded
             try:
-                retriever = retriever_from(
-                    self.settings, generator=self.generator, embedder=self.embedder
-                )
+                retriever = retriever_from(self.settings, embedder=self.embedder)
             except NotesQAError as exc:
                 self.error = exc
                 if self._loaded is not None:  # keep serving what we have
                     log.warning("keeping index %s: %s", self._loaded.version, exc)
                     return self._loaded
                 raise
-            answerer = Answerer(
-                settings=self.settings, retriever=retriever, generator=self.generator
-            )
+            search = search_from(self.settings, retriever, lambda: self.generator)
+            answerer = answerer_from(self.settings, search, self.generator)
             old = self._loaded
-            self._loaded = Loaded(retriever, answerer, retriever.index.version)
+            self._loaded = Loaded(retriever, search, answerer, retriever.index.version)
             self.error = None
             if old is not None:
                 log.info("switched to index version %s", retriever.index.version)

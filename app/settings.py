@@ -96,6 +96,14 @@ class AnswerSettings(BaseModel):
     cross_language: Literal["translate", "direct"] = "translate"
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
+    # Answerability (README "Refusals"): refuse when the passages lack one of the
+    # question's names, years or titles, and when the model's probability that they
+    # give the answer is below the threshold (0: the verdict is read and reported, never
+    # refuses; it is skipped for backends that cannot judge, and when ``verdict`` is off).
+    check_constraints: bool = True
+    verdict: bool = True
+    # Chosen on both dev sets by the procedure of bench/answerability.py (README "Refusals").
+    answerability_threshold: float = Field(0.56, ge=0, le=1)
 
 
 class ServerSettings(BaseModel):

@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from threading import Lock
 
 from app.lang import checkable_names, name_spans
@@ -28,7 +28,10 @@ _MAX_CACHE = 1024
 
 
 class QueryTranslator:
-    def __init__(self, generator: Generator, *, max_new_tokens: int = 96) -> None:
+    """Questions into the passages' language; ``generator`` gives the model when the first
+    translation is needed (``notesqa search`` in the passages' language never loads it)."""
+
+    def __init__(self, generator: Callable[[], Generator], *, max_new_tokens: int = 96) -> None:
         self._generator = generator
         self._max_new_tokens = max_new_tokens
         self._cache: OrderedDict[tuple[str, str], str | None] = OrderedDict()
@@ -57,7 +60,7 @@ class QueryTranslator:
         ]
         request = GenerationRequest(messages, max_new_tokens=self._max_new_tokens)
         try:
-            out = "".join(self._generator.stream(request))
+            out = "".join(self._generator().stream(request))
         except NotesQAError as exc:
             log.warning("query translation failed, searching with the original: %s", exc)
             return None

@@ -32,7 +32,7 @@ def contention_run(
     questions: Sequence[str],
     summary: Callable[[Sequence[float]], dict[str, Any]],
 ) -> dict[str, Any]:
-    from app.components import embedder_from, retriever_from
+    from app.wiring import embedder_from, retriever_from
 
     cores = len(os.sched_getaffinity(0))
     out: dict[str, Any] = {"cores": cores, "by_query_threads": {}}
@@ -45,7 +45,7 @@ def contention_run(
             seconds = []
             for q in questions:
                 t0 = time.perf_counter()
-                retriever.search(q, translate=False)
+                retriever.search(q)
                 seconds.append(time.perf_counter() - t0)
             return summary(seconds)
 

@@ -9,6 +9,11 @@ that time to first token too; the ratio is what notesqa and its worker add in fr
 the model (target: at most 5%). Both sides evaluate the whole prompt every run: the bare
 model's cache is reset, and the worker is given another chat in between.
 
+The answerability verdict (``app.answer.answerability``) is timed the same way: the
+served path with and without it (``answer.verdict``), same run, target a ratio of at
+most 1.15; and the model time of a refusal the verdict decides, from a cold cache and
+with the prompt already cached.
+
 Memory: peak RSS of the server process (before the bare model is loaded here) plus the
 worker's peak, as a deployment has them.
 
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
 # so the decode rate is measured over a real answer, not a five-token one.
 DEFAULT_QUESTION = "d022"
 TARGET_OVERHEAD_PCT = 5.0
+TARGET_VERDICT_RATIO = 1.15  # answerability may add at most 15% to TTFT
 # Decoding speed settles within a few dozen tokens; stopping there keeps a run short on
 # a busy machine, where llama.cpp may decode at a few tokens per second.
 DECODE_TOKENS = 128
@@ -52,8 +58,11 @@ class RecordingGenerator:
     """Keeps the requests it is given and generates nothing.
 
     The answerer hands it the exact messages it would send the model; ``stream`` yields
-    no text, so that warm-up costs no prompt evaluation.
+    no text, so that warm-up costs no prompt evaluation, and gives no verdict.
     """
+
+    writes_text = True
+    judges = False
 
     def __init__(self, inner: Generator) -> None:
         self.inner = inner
@@ -69,6 +78,9 @@ class RecordingGenerator:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        return None
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         self.requests.append(request)
@@ -115,13 +127,13 @@ def _bench(
     config: Path | None, set_file: Path, question_id: str, *, runs: int, decode_tokens: int
 ) -> dict[str, Any]:
     from app.answer import Answerer
-    from app.components import store_from
     from app.evaluate import load_set
     from app.llm import make_local_generator
     from app.llm.llama_cpp import LlamaCppGenerator
     from app.llm.supervised import SupervisedGenerator
     from app.service import KnowledgeBase
     from app.settings import load_settings
+    from app.wiring import store_from
     from ingest.errors import NotesQAError
 
     try:
@@ -148,7 +160,7 @@ def _bench(
     # Untimed warm-up: the recorder captures the messages the answerer builds for this
     # question (and warms the embedder); a one-token completion pages the model in.
     recorder = RecordingGenerator(worker)
-    warm = Answerer(settings=settings, retriever=loaded.retriever, generator=recorder)
+    warm = Answerer(settings=settings, search=loaded.search, generator=recorder)
     warm.ask(question)
     if not recorder.requests:
         raise _Fail(f"{question_id} is refused at retrieval, the model is never called")
@@ -164,20 +176,31 @@ def _bench(
     llm = _llama(bare_generator)
     llm.create_completion("你好", max_tokens=1)
 
+    # The same service without the answerability verdict: what the verdict adds to TTFT.
+    unjudged_settings = settings.model_copy(
+        update={"answer": settings.answer.model_copy(update={"verdict": False})}
+    )
+    unjudged = Answerer(settings=unjudged_settings, search=loaded.search, generator=worker)
     served: list[dict[str, Any]] = []
+    plain: list[dict[str, Any]] = []
     bare: list[float] = []
     prompt_tokens = 0
+    paths = ("served", "unjudged", "bare")
     for n in range(runs):
-        # Alternate which path goes first so drift in machine load is shared.
-        order = ("served", "bare") if n % 2 == 0 else ("bare", "served")
+        # Rotate which path goes first so drift in machine load is shared.
+        order = paths[n % 3 :] + paths[: n % 3]
         for path in order:
             if path == "served":
                 _flush(worker)  # the worker's cache now holds another chat
                 served.append(_served_run(loaded.answerer, question, worker, decode_tokens))
+            elif path == "unjudged":
+                _flush(worker)
+                plain.append(_served_run(unjudged, question, worker, decode_tokens))
             else:
                 llm.reset()  # forget the evaluated prompt: no prefix-cache hit
                 ttft, prompt_tokens = _bare_run(llm, messages, settings.llm)
                 bare.append(ttft)
+    verdict = _verdict_times(worker, messages, runs)
     worker_rss = _rss_mb(str(worker.pid), "VmHWM") if worker.pid else 0.0
     kb.close()
 
@@ -185,10 +208,11 @@ def _bench(
     retrieve: list[float] = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        loaded.retriever.search(question)
+        loaded.search(question)
         retrieve.append(time.perf_counter() - t0)
 
     served_ttft = statistics.median(r["ttft_s"] for r in served)
+    unjudged_ttft = statistics.median(r["ttft_s"] for r in plain)
     bare_ttft = statistics.median(bare)
     rates = [r["decode_tok_s"] for r in served if r["decode_tok_s"] is not None]
     return {
@@ -207,15 +231,48 @@ def _bench(
             "decode_tok_s": round(statistics.median(rates), 2) if rates else None,
             "runs": served,
         },
+        "unjudged": {"ttft_s": round(unjudged_ttft, 3), "runs": plain},
         "bare": {"ttft_s": round(bare_ttft, 3), "runs_s": [round(s, 3) for s in bare]},
-        "ttft_ratio": round(served_ttft / bare_ttft, 4),
-        "overhead_pct": round(100 * (served_ttft - bare_ttft) / bare_ttft, 2),
+        # The service without its verdict against bare llama.cpp: notesqa's own overhead.
+        "ttft_ratio": round(unjudged_ttft / bare_ttft, 4),
+        "overhead_pct": round(100 * (unjudged_ttft - bare_ttft) / bare_ttft, 2),
+        # With the verdict against without, same run: what answerability costs.
+        "verdict_ttft_ratio": round(served_ttft / unjudged_ttft, 4),
+        "verdict_s": verdict,
         "answer": served[-1]["text"],
         "rss_mb": {
             "server": round(server_rss, 1),
             "worker": round(worker_rss, 1),
             "total": round(server_rss + worker_rss, 1),
         },
+    }
+
+
+def _verdict_times(
+    worker: SupervisedGenerator, messages: Sequence[Message], runs: int
+) -> dict[str, float]:
+    """Model time of a refusal the verdict decides, from a cold cache (``cold_s``: the
+    whole prompt pass and the verdict), and of the verdict itself once the answer's
+    prompt is in llama.cpp's cache (``cached_s``: the tokens of its question)."""
+    from app.answer.answerability import verdict_request
+    from app.llm.base import GenerationRequest, complete
+
+    request, options = verdict_request(messages)
+    cold: list[float] = []
+    cached: list[float] = []
+    for _ in range(runs):
+        _flush(worker)
+        t0 = time.perf_counter()
+        worker.judge(request, options)
+        cold.append(time.perf_counter() - t0)
+        # The answer's prompt alone (one token generated), then the verdict on top of it.
+        complete(worker, GenerationRequest(list(messages), max_new_tokens=1))
+        t0 = time.perf_counter()
+        worker.judge(request, options)
+        cached.append(time.perf_counter() - t0)
+    return {
+        "cold_s": round(statistics.median(cold), 3),
+        "cached_s": round(statistics.median(cached), 3),
     }
 
 
@@ -239,7 +296,8 @@ def _served_run(
         now = time.perf_counter()
         if isinstance(event, Answer):
             if not pieces:
-                raise _Fail(f"the answerer did not call the model ({event.answer})")
+                why = event.refusal.reason if event.refusal else event.answer
+                raise _Fail(f"the answerer did not write an answer ({why})")
             break
         if not pieces:
             first = now
@@ -317,13 +375,24 @@ def _print(r: dict[str, Any]) -> None:
         f"prompt: {r['prompt_tokens']} tokens ({r['prompt_tok_s']:.1f} tokens/s bare), "
         "evaluated whole every run\n"
     )
+    verdict = r["verdict_s"]
     rows = [
         ["served TTFT (Answerer.stream, worker)", f"{served['ttft_s']:.3f} s"],
+        ["served TTFT without the verdict", f"{r['unjudged']['ttft_s']:.3f} s"],
         ["bare TTFT (create_chat_completion)", f"{bare['ttft_s']:.3f} s"],
         [
-            "served / bare",
+            "served without verdict / bare",
             f"{r['ttft_ratio']:.3f}  ({r['overhead_pct']:+.1f} %, target <= "
             f"{TARGET_OVERHEAD_PCT:g} %)",
+        ],
+        [
+            "with verdict / without",
+            f"{r['verdict_ttft_ratio']:.3f}  (target <= {TARGET_VERDICT_RATIO:g})",
+        ],
+        [
+            "refusal by verdict, model time",
+            f"{verdict['cold_s']:.3f} s with the prompt pass, "
+            f"{verdict['cached_s']:.3f} s for the verdict itself",
         ],
         ["served decode", "-" if rate is None else f"{rate:.1f} tok/s"],
         [

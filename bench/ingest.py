@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    from app.components import chunking_from, embedder_from
     from app.settings import load_settings
+    from app.wiring import chunking_from, embedder_from
     from ingest.build import build_index, embedding_text
     from ingest.errors import NotesQAError
     from ingest.store import IndexStore

@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    from app.components import embedder_from, retriever_from, store_from
     from app.evaluate import load_set
     from app.settings import load_settings
+    from app.wiring import embedder_from, retriever_from, store_from
     from ingest.errors import NotesQAError
 
     try:
@@ -107,7 +107,7 @@ def _plain_run(retriever: Retriever, questions: Sequence[str], *, repeat: int) -
     simplified = [to_simplified(q) for q in questions]
     for q, s in zip(questions[:WARMUP], simplified[:WARMUP], strict=True):
         embedder.embed_query(s)
-        retriever.search(q, translate=False)
+        retriever.search(q)
 
     samples: dict[str, list[float]] = {"bare_embed": [], "search": []}
 
@@ -118,7 +118,7 @@ def _plain_run(retriever: Retriever, questions: Sequence[str], *, repeat: int) -
 
     def search(query: str) -> None:
         t0 = time.perf_counter()
-        found = retriever.search(query, translate=False)
+        found = retriever.search(query)
         samples["search"].append(time.perf_counter() - t0)
         for stage, seconds in found.timings.items():
             samples.setdefault(stage, []).append(seconds)
@@ -145,28 +145,26 @@ def _translate_run(
     settings: Settings, embedder: Embedder, questions: Sequence[str], repeat: int
 ) -> dict[str, Any]:
     """Searches of the cross-language questions, each translated afresh by the generator."""
-    from app.components import retriever_from
     from app.lang import detect_lang
-    from app.llm import make_generator
-    from app.translate import QueryTranslator
+    from app.wiring import generator_from, retriever_from, search_from
 
     retrieval = settings.retrieval.model_copy(update={"translate_query": True})
     settings = settings.model_copy(update={"retrieval": retrieval})
-    generator = make_generator(settings.llm)
-    retriever = retriever_from(settings, generator=generator, embedder=embedder)
+    generator = generator_from(settings)
+    retriever = retriever_from(settings, embedder=embedder)
     cross = [q for q in questions if detect_lang(q) != retriever.lang]
     if not cross:
         return {"generator": generator.name, "questions": 0}
     # The first generation pages the model in from disk.
-    retriever.search(cross[0], translate=True)
+    search_from(settings, retriever, lambda: generator)(cross[0])
     translate: list[float] = []
     search: list[float] = []
     for _ in range(repeat):
         for q in cross:
-            # The translator caches by question; a fresh one makes every pass a real call.
-            retriever.translator = QueryTranslator(generator)
+            # The translator caches by question; a fresh search makes every pass a real call.
+            fresh = search_from(settings, retriever, lambda: generator)
             t0 = time.perf_counter()
-            found = retriever.search(q, translate=True)
+            found = fresh(q)
             search.append(time.perf_counter() - t0)
             if "translate" in found.timings:
                 translate.append(found.timings["translate"])

@@ -7,14 +7,14 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from app.components import chunking_from, store_from
 from app.llm.base import GenerationRequest
 from app.settings import Settings, load_settings
+from app.wiring import chunking_from, store_from
 from ingest.build import build_index
 from ingest.embed import E5Embedder, Embedder
 
@@ -77,13 +77,19 @@ def notes_copy(tmp_path: Path) -> Iterator[Path]:
 class ScriptedGenerator:
     """A fake LLM that streams prepared text, for tests where generating with the real
     model would take too long (the slow tests use the real one). ``reply`` is a string or
-    a function of the request; every request is recorded."""
+    a function of the request; every request is recorded. ``verdict`` is its scripted
+    probability that the passages answer (None: it gives no verdict, like a backend
+    that cannot judge); ``judged`` records the verdict requests."""
 
     name = "scripted"
     context_window = 4096
+    writes_text = True
+    judges = True
 
     def __init__(self) -> None:
         self.reply: str | Callable[[GenerationRequest], str] = ""
+        self.verdict: float | None = None
+        self.judged: list[GenerationRequest] = []
         self.requests: list[GenerationRequest] = []
         self.gate: threading.Event | None = None  # when set, generation waits for it
         self.delay = 0.0  # seconds between pieces
@@ -113,6 +119,12 @@ class ScriptedGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(text)
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        self.judged.append(request)
+        if self.verdict is None:
+            return None
+        return [self.verdict, 1 - self.verdict, *([0.0] * (len(options) - 2))]
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@
 pipeline.py   Answerer: validate -> follow-up -> retrieve -> assemble -> prompt ->
               generate -> check (the flow, where it can stop early, in its docstring)
 prompt.py     system prompts, passages numbered within the context window
+answerability.py  do the passages state the answer: constraints, the model's verdict
 grounding.py  citations, declines, grounding per sentence, the quote in each source
-types.py      Answer, Source
+types.py      Answer, Refusal, Source
 """
 
 from __future__ import annotations

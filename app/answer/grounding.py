@@ -3,7 +3,9 @@
 Citation markers pointing at no passage are removed (a supported sentence with a wrong
 marker has it moved), a reply that declines is a refusal, and each sentence's wording
 must be supported by the passages (character-bigram share, or for an answer in another
-language than the passages the share of its names and numbers).
+language than the passages the share of its names and numbers), and one of the
+passages it cites must mention the question's names, years and titles
+(``answerability.constraints``): bigrams alone pass NetEase's revenue given for Intel's.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from app.answer.types import Answer, Source
+from app.answer.answerability import missing_from, passage_label
+from app.answer.types import Answer, Refusal, Source
 from app.lang import checkable_names, detect_lang, refusal
 from app.passages import Passage
 from app.settings import AnswerSettings
@@ -150,12 +154,34 @@ def check_answer(
     lang: str,
     timings: dict[str, float],
     query: str,
+    wanted: Sequence[str] = (),
 ) -> Answer:
-    """The model's raw reply as the checked, cited ``Answer`` (or a refusal)."""
+    """The model's raw reply as the checked, cited ``Answer`` (or a refusal).
+
+    ``wanted``: the question's constraints (``answerability.constraints``); the passages
+    the answer cites must mention them, or it answers about something else.
+    """
     texts = [p.text for p in passages]
     text, cited = check_citations(raw, texts)
-    if not text or declines(text):
-        return Answer(refusal(lang), True, [], model, timings, query=query)
+
+    def refused(reason: str, *, flagged: bool = True, **scores: Any) -> Answer:
+        # flagged: the model wrote an answer the check withdrew (not a plain decline)
+        return Answer(
+            refusal(lang),
+            True,
+            [],
+            model,
+            timings,
+            flagged=flagged,
+            grounding=scores.get("grounding"),
+            query=query,
+            refusal=Refusal("grounding", reason, scores),
+        )
+
+    if not text:
+        return refused("the model wrote no answer", flagged=False)
+    if declines(text):
+        return refused("the model said the passages do not give the answer", flagged=False)
     # Checked sentence by sentence against every passage given (a supported sentence
     # with a wrong marker has had its marker moved above): a small model often states
     # the right fact and then embroiders it from its own knowledge.
@@ -166,7 +192,11 @@ def check_answer(
         if not kept:
             score = grounding_score(text, texts)
             if cfg.grounding_action == "refuse":
-                return Answer(refusal(lang), True, [], model, timings, True, score, query)
+                return refused(
+                    "no sentence of the answer is supported by the passages",
+                    grounding=score,
+                    threshold=cfg.grounding_threshold,
+                )
             flagged = True
         elif kept != text:
             if cfg.grounding_action == "refuse":
@@ -179,6 +209,12 @@ def check_answer(
         best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))
         cited = [best + 1]
         text = f"{text} [{best + 1}]"
+    missing = missing_from(wanted, [passage_label(passages[n - 1]) for n in cited])
+    if missing and cfg.grounding_action != "off":
+        reason = "the passages the answer cites do not mention " + ", ".join(missing)
+        if cfg.grounding_action == "refuse":
+            return refused(reason, grounding=score, missing=missing)
+        flagged = True
     sources = [_source(n, passages[n - 1], text) for n in cited]
     return Answer(text, False, sources, model, timings, flagged, score, query)
 

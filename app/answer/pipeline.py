@@ -4,13 +4,19 @@ The flow, and where it can stop early:
 
 1. a follow-up is rewritten into a standalone question (``app.conversation``);
 2. retrieval; when its relevance signal says nothing relevant was found, the reply is a
-   fixed, localized refusal and the model is never called;
+   fixed, localized refusal and the model is never called (stage ``retrieval``);
 3. the passages are numbered into a prompt that fits the model's context window;
-4. the model streams its answer;
-5. checks: citation markers pointing at no passage are removed, a reply that declines is
-   marked refused, and an answer whose wording is not supported by the passages it
-   cites (character-bigram share below ``answer.grounding_threshold``) is refused or
-   flagged.
+4. answerability (``app.answer.answerability``): a name, year or title of the question
+   that no passage mentions, or the model's verdict on the prompt, refuses before any
+   answer is written (stage ``answerability``);
+5. the model streams its answer;
+6. checks: citation markers pointing at no passage are removed, a reply that declines is
+   marked refused, an answer whose wording is not supported by the passages it cites
+   (character-bigram share below ``answer.grounding_threshold``), or whose cited
+   passages do not mention the question's names, is refused or flagged (``grounding``).
+
+Every refusal says which stage decided and why (``Answer.refusal``); ``Answer.checks``
+holds every stage's figures, refused or not.
 """
 
 from __future__ import annotations
@@ -19,26 +25,31 @@ import threading
 import time
 from collections import abc
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
+from app.answer.answerability import answerable, constraints, missing_from
 from app.answer.grounding import MARKER, check_answer, check_citations
 from app.answer.prompt import build_prompt
-from app.answer.types import Answer
-from app.conversation import standalone_question
+from app.answer.types import Answer, Refusal
+from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
 from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.passages import Passage, assemble
-from app.retrieve import Retriever
 from app.settings import Settings
 from app.translate import translate_answer
 from ingest.errors import InputError
 
+if TYPE_CHECKING:
+    from app.wiring import Search
+
 
 class Answerer:
-    """Answers questions over one retriever with one generator."""
+    """Answers questions over one search (retriever and translation) with one generator."""
 
-    def __init__(self, *, settings: Settings, retriever: Retriever, generator: Generator) -> None:
+    def __init__(self, *, settings: Settings, search: Search, generator: Generator) -> None:
         self.settings = settings
-        self.retriever = retriever
+        self.search = search
+        self.retriever = search.retriever
         self.generator = generator
 
     def ask(
@@ -77,18 +88,36 @@ class Answerer:
         history = list(history)[-2 * self.settings.answer.max_history_turns :]
 
         t0 = time.perf_counter()
-        query = standalone_question(question, history, generator=self.generator)
+        query, *also = follow_up_queries(question, history, generator=self.generator)
         if history:
             timings["rewrite"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        result = self.retriever.search(query, top_k=top_k, sources=sources)
+        result = self.search(query, also=also, top_k=top_k, sources=sources)
         timings["retrieve"] = time.perf_counter() - t0
         if "rerank" in result.timings:
             timings["rerank"] = result.timings["rerank"]
+        top = max((h.relevance for h in result.hits), default=0.0)
+        # Every query searched (a follow-up's forms, a translation) and each stage's figures.
+        checks: dict[str, Any] = {"queries": result.queries, "relevance": round(top, 4)}
         if not result.found:
             timings["total"] = time.perf_counter() - started
-            yield self._refusal(lang, timings, query=query)
+            threshold = self.retriever.settings.relevance_threshold
+            yield self._refusal(
+                lang,
+                timings,
+                query=query,
+                checks=checks,
+                why=Refusal(
+                    "retrieval",
+                    "no passage is relevant enough to the question"
+                    if result.hits
+                    else "the knowledge base has no passage to search",
+                    {"relevance": round(top, 4), "threshold": threshold},
+                ),
+            )
             return
+        wanted = constraints(query)
+        checks["constraints"] = wanted
 
         passages = assemble(
             result.hits,
@@ -96,7 +125,7 @@ class Answerer:
             merge=self.retriever.settings.merge_adjacent,
         )
         # The question in the passages' language, when retrieval translated it.
-        hint = result.queries[1] if len(result.queries) > 1 else None
+        hint = result.translation
         if hint and self._answers_in_passage_language():
             yield from self._stream_translated(
                 hint,
@@ -107,11 +136,17 @@ class Answerer:
                 started=started,
                 query=query,
                 cancel=cancel,
+                checks=checks,
             )
             return
         # Answering directly, the translation still helps a small model see that the
         # passages do hold the answer.
         messages, passages = self._prompt(question, lang, history, passages, hint=hint)
+        why = self._answerable(messages, passages, checks, timings, cancel)
+        if why is not None:
+            timings["total"] = time.perf_counter() - started
+            yield self._refusal(lang, timings, query=query, checks=checks, why=why)
+            return
         request = GenerationRequest(
             messages, question=question, passages=[p.text for p in passages], cancel=cancel
         )
@@ -120,13 +155,13 @@ class Answerer:
         yield from _relay(self.generator.stream(request), pieces, timings, started)
         timings["generate"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - started
-        yield self._finish("".join(pieces), passages, lang=lang, timings=timings, query=query)
+        yield self._finish(
+            "".join(pieces), passages, lang=lang, timings=timings, query=query, checks=checks
+        )
 
     def _answers_in_passage_language(self) -> bool:
         # An extractive generator copies sentences: it has nothing to translate with.
-        return self.settings.answer.cross_language == "translate" and not getattr(
-            self.generator, "copies_only", False
-        )
+        return self.settings.answer.cross_language == "translate" and self.generator.writes_text
 
     def _stream_translated(
         self,
@@ -139,6 +174,7 @@ class Answerer:
         started: float,
         query: str,
         cancel: threading.Event | None,
+        checks: dict[str, Any],
     ) -> Iterator[str | Answer]:
         """A cross-language question: answer in the passages' language, then translate.
 
@@ -149,6 +185,11 @@ class Answerer:
         """
         draft_lang = self.retriever.lang
         messages, passages = self._prompt(translated_question, draft_lang, history, passages)
+        why = self._answerable(messages, passages, checks, timings, cancel)
+        if why is not None:
+            timings["total"] = time.perf_counter() - started
+            yield self._refusal(lang, timings, query=query, checks=checks, why=why)
+            return
         texts = [p.text for p in passages]
         t0 = time.perf_counter()
         request = GenerationRequest(
@@ -158,11 +199,7 @@ class Answerer:
         if request.cancelled:
             return  # nobody is waiting for this answer any more
         draft = self._finish(
-            written,
-            passages,
-            lang=draft_lang,
-            timings=timings,
-            query=query,
+            written, passages, lang=draft_lang, timings=timings, query=query, checks=checks
         )
         timings["draft"] = time.perf_counter() - t0
         if draft.refused:
@@ -192,6 +229,24 @@ class Answerer:
         draft.sources = [by_number[n] for n in cited]
         yield draft
 
+    def _answerable(
+        self,
+        messages: list[Message],
+        passages: list[Passage],
+        checks: dict[str, Any],
+        timings: dict[str, float],
+        cancel: threading.Event | None,
+    ) -> Refusal | None:
+        return answerable(
+            messages,
+            passages,
+            settings=self.settings.answer,
+            generator=self.generator,
+            checks=checks,
+            timings=timings,
+            cancel=cancel,
+        )
+
     def _validate(self, question: str) -> str:
         question = question.strip()
         if not question:
@@ -201,8 +256,25 @@ class Answerer:
             raise InputError(f"the question is too long ({len(question)} > {limit} characters)")
         return question
 
-    def _refusal(self, lang: str, timings: dict[str, float], *, query: str) -> Answer:
-        return Answer(refusal(lang), True, [], self.generator.name, timings, query=query)
+    def _refusal(
+        self,
+        lang: str,
+        timings: dict[str, float],
+        *,
+        query: str,
+        checks: dict[str, Any],
+        why: Refusal,
+    ) -> Answer:
+        return Answer(
+            refusal(lang),
+            True,
+            [],
+            self.generator.name,
+            timings,
+            query=query,
+            refusal=why,
+            checks=checks,
+        )
 
     def _prompt(
         self,
@@ -231,16 +303,26 @@ class Answerer:
         lang: str,
         timings: dict[str, float],
         query: str,
+        checks: dict[str, Any],
     ) -> Answer:
-        return check_answer(
+        cfg = self.settings.answer
+        answer = check_answer(
             raw,
             passages,
-            settings=self.settings.answer,
+            settings=cfg,
             model=self.generator.name,
             lang=lang,
             timings=timings,
             query=query,
+            wanted=checks["constraints"] if cfg.check_constraints else (),
         )
+        if not answer.refused:
+            checks["cited_missing"] = missing_from(
+                checks["constraints"],
+                [f"{s.source}\n{s.heading}\n{s.text}" for s in answer.sources],
+            )
+        answer.checks = checks
+        return answer
 
 
 def _relay(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Stage = Literal["retrieval", "answerability", "grounding"]
 
 
 @dataclass(slots=True)
@@ -21,6 +23,21 @@ class Source:
     chunk_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an answer was refused: which stage decided, in words, and the figures it used.
+
+    ``retrieval``: no passage relevant enough (the model is not called). ``answerability``:
+    the passages do not give the answer (a constraint of the question is missing from
+    them, or the model's verdict). ``grounding``: the written answer is not supported by
+    the passages it cites, or declines.
+    """
+
+    stage: Stage
+    reason: str
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class Answer:
     answer: str
@@ -30,7 +47,9 @@ class Answer:
     timings: dict[str, float]
     flagged: bool = False
     grounding: float | None = None
-    query: str = ""  # what was searched (the rewritten question for follow-ups)
+    query: str = ""  # the question as searched (rewritten when a follow-up)
+    refusal: Refusal | None = None  # set when refused
+    checks: dict[str, Any] = field(default_factory=dict)  # every stage's figures, refused or not
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -121,6 +121,7 @@ def _extra(answer: Answer) -> dict[str, Any]:
     return {
         "sources": data["sources"],
         "refused": answer.refused,
+        "refusal": data["refusal"],
         "flagged": answer.flagged,
         "timings": data["timings"],
     }

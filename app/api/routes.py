@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api", tags=["notesqa"])
 
 @router.post("/search")
 def search(body: SearchRequest, current: Current) -> SearchResponse:
-    result = current.retriever.search(body.query, top_k=body.top_k, sources=body.sources)
+    result = current.search(body.query, top_k=body.top_k, sources=body.sources)
     return SearchResponse(
         hits=[HitOut.model_validate(h.as_dict()) for h in result.hits], found=result.found
     )

@@ -60,6 +60,14 @@ class SourceOut(BaseModel):
     chunk_ids: list[str]
 
 
+class RefusalOut(BaseModel):
+    """Which stage refused and why; ``scores`` holds the figures it compared."""
+
+    stage: Literal["retrieval", "answerability", "grounding"]
+    reason: str
+    scores: dict[str, Any] = {}
+
+
 class AskResponse(BaseModel):
     answer: str
     refused: bool
@@ -69,6 +77,8 @@ class AskResponse(BaseModel):
     timings: dict[str, float]
     grounding: float | None = None
     query: str = ""
+    refusal: RefusalOut | None = None
+    checks: dict[str, Any] = {}
 
 
 class IndexStatus(BaseModel):

@@ -7,6 +7,7 @@ Backends (one module each, chosen in ``app.llm.make_generator``):
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,9 +47,16 @@ class GenerationRequest:
 class Generator(Protocol):
     """A text generator. ``stream`` yields text pieces as they are produced.
 
-    A backend that can only copy from the passages (extractive) sets ``copies_only =
-    True``: the answerer then never asks it to write or translate free text.
+    Capabilities are declared, not probed:
+
+    - ``writes_text``: False for a backend that can only copy sentences from the passages
+      (extractive); the answerer then never asks it to write or translate free text.
+    - ``judges``: True when ``judge`` reads the model's own probabilities of a one-word
+      verdict (the answerability check); ``judge`` of any other backend returns None.
     """
+
+    writes_text: bool
+    judges: bool
 
     @property
     def name(self) -> str: ...
@@ -59,6 +67,21 @@ class Generator(Protocol):
     def stream(self, request: GenerationRequest) -> Iterator[str]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        """How likely the reply to ``request`` starts with each of ``options`` (one word
+        each, e.g. 是/否), normalised over them; None when this backend cannot tell."""
+        ...
+
+
+def option_probabilities(logits: Sequence[float], option_ids: Sequence[int]) -> list[float]:
+    """Softmax over just the options' first tokens: a verdict among them, whatever else
+    the model would have liked to say first."""
+    chosen = [float(logits[i]) for i in option_ids]
+    top = max(chosen)
+    weights = [math.exp(x - top) for x in chosen]
+    total = sum(weights)
+    return [w / total for w in weights]
 
 
 @dataclass(frozen=True, slots=True)

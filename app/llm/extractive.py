@@ -101,7 +101,8 @@ class _Line:
 class ExtractiveGenerator:
     """Answers with the best sentences (or a label's list) of ``request.passages``, cited."""
 
-    copies_only = True  # it cannot write new text, so cannot translate an answer
+    writes_text = False  # it cannot write new text, so cannot translate an answer
+    judges = False  # no model: answerability rests on the constraint and grounding checks
 
     def __init__(self, *, context_window: int = 4096) -> None:
         self._context_window = context_window
@@ -116,6 +117,9 @@ class ExtractiveGenerator:
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        return None
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         chosen = best_sentences(request.question, request.passages)

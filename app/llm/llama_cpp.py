@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from app.llm.base import GenerationRequest
+from app.llm.base import GenerationRequest, option_probabilities
 from app.settings import LLMSettings
 from ingest.errors import InputError, ModelUnavailableError
 
@@ -27,6 +27,9 @@ FETCH_HINT = "run `make install` or `notesqa models fetch`"
 class LlamaCppGenerator:
     """Streams chat completions from a GGUF file; one generation at a time."""
 
+    writes_text = True
+    judges = True
+
     def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
         self._path = Path(settings.model_path)
@@ -34,6 +37,7 @@ class LlamaCppGenerator:
         # caller from interleaving with the first inside llama.cpp's single context.
         self._lock = threading.Lock()
         self._llm = _load(self._path, settings)
+        self._formatter: Any = None  # the GGUF's chat template, built at the first verdict
 
     @property
     def name(self) -> str:
@@ -45,6 +49,67 @@ class LlamaCppGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        """The options' probabilities as the first token of the reply, from one prompt pass.
+
+        The prompt is formatted exactly as ``create_chat_completion`` formats it, and
+        only what differs from the tokens already in llama.cpp's context is evaluated: a
+        verdict asked on the answer's prompt plus a question costs the question's few
+        dozen tokens, and the answer that follows reuses the passages' cache in turn.
+        """
+        import numpy as np
+        from llama_cpp import llama_get_logits_ith
+
+        llm = self._llm
+        tokens = self._chat_tokens(request)
+        if len(tokens) >= self._settings.context_window:
+            raise InputError(
+                f"the prompt does not fit the model's context window "
+                f"({self._settings.context_window} tokens); raise llm.context_window"
+            )
+        ids = [llm.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0] for o in options]
+        with self._lock:
+            cached = llm.input_ids[: llm.n_tokens].tolist()
+            prefix = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                prefix += 1
+            # Evaluate at least the last token: its logits are what is read.
+            llm.n_tokens = min(prefix, len(tokens) - 1)
+            llm.eval(tokens[llm.n_tokens :])
+            logits = np.ctypeslib.as_array(
+                llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)
+            )
+            return option_probabilities(logits.tolist(), ids)
+
+    def _chat_tokens(self, request: GenerationRequest) -> list[int]:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        if self._formatter is None:
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelUnavailableError(f"{self._path.name} has no chat template")
+
+            def text(token: int) -> str:
+                return llm._model.token_get_text(token) if token != -1 else ""
+
+            # As llama-cpp-python builds its handler for the GGUF's template.
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=text(llm.token_eos()),
+                bos_token=text(llm.token_bos()),
+                stop_token_ids=[llm.token_eos()],
+            )
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        result = self._formatter(messages=messages)
+        return list(
+            llm.tokenize(
+                result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+            )
+        )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         settings = self._settings

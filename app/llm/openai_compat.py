@@ -7,7 +7,9 @@ parser are all this needs, and every failure can be named with the upstream's ad
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -17,12 +19,19 @@ from app.llm.prompts import estimate_tokens
 from app.settings import LLMSettings
 from ingest.errors import UpstreamError
 
+log = logging.getLogger(__name__)
+
 # Connecting should be quick even when generating is slow; a dead host then fails fast.
 CONNECT_TIMEOUT = 10.0
 
 
 class OpenAICompatGenerator:
     """Streams ``POST {base_url}/chat/completions`` with ``stream: true``."""
+
+    writes_text = True
+    # Verdicts come from the reply's ``logprobs`` (OpenAI, vLLM, llama.cpp's server); an
+    # upstream that does not send them gives no verdict, and the answer goes on unjudged.
+    judges = True
 
     def __init__(
         self, settings: LLMSettings, *, transport: httpx.BaseTransport | None = None
@@ -55,6 +64,47 @@ class OpenAICompatGenerator:
 
     def close(self) -> None:
         self._client.close()
+
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        """The options' probabilities from the first token's ``top_logprobs``."""
+        body = {
+            **self._body(request),
+            "stream": False,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": 20,
+        }
+        try:
+            response = self._client.post(f"{self._base_url}/chat/completions", json=body)
+        except httpx.HTTPError as exc:
+            log.warning("no verdict from the upstream at %s: %s", self._base_url, exc)
+            return None
+        if response.status_code >= 400:
+            log.warning(
+                "no verdict from the upstream at %s: HTTP %d: %s",
+                self._base_url,
+                response.status_code,
+                _error_detail(response),
+            )
+            return None
+        try:
+            top = response.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            scores = {str(t["token"]).strip(): float(t["logprob"]) for t in top}
+        except (ValueError, KeyError, IndexError, TypeError):
+            log.warning("the upstream at %s sent no logprobs; no verdict", self._base_url)
+            return None
+        # A missing option is less likely than every listed token: give it the floor.
+        floor = min(scores.values(), default=0.0) - 1.0
+        chosen = [
+            max((v for k, v in scores.items() if k and o.startswith(k)), default=floor)
+            for o in options
+        ]
+        if all(c == floor for c in chosen):
+            return None  # the model meant to say something else entirely
+        top_score = max(chosen)
+        weights = [math.exp(c - top_score) for c in chosen]
+        return [w / sum(weights) for w in weights]
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         url = f"{self._base_url}/chat/completions"

@@ -21,7 +21,7 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from app.llm.base import GenerationRequest, Health
@@ -37,6 +37,10 @@ STABLE_AFTER = 60.0  # a worker that lived this long resets the backoff
 
 class SupervisedGenerator:
     """The ``Generator`` protocol over a worker process, restarted when it dies."""
+
+    # The backends that run in a worker (llama_cpp, transformers) write and judge.
+    writes_text = True
+    judges = True
 
     def __init__(self, settings: LLMSettings, *, restart: bool = True) -> None:
         self._settings = settings
@@ -84,6 +88,40 @@ class SupervisedGenerator:
             raise decode_error(reply["error"])
         return int(reply["tokens"])
 
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        """The worker's verdict; queued with the generations, so it runs in their order."""
+        worker = self._ready_worker()
+        rid, replies = worker.open()
+        done = False
+        try:
+            worker.send(
+                {
+                    "op": "judge",
+                    "id": rid,
+                    "messages": _chat(request),
+                    "options": list(options),
+                }
+            )
+            while not request.cancelled:
+                try:
+                    reply = replies.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                done = True
+                if "error" in reply:
+                    raise decode_error(reply["error"])
+                probabilities = reply.get("probabilities")
+                return [float(p) for p in probabilities] if probabilities else None
+            return None
+        except OSError as exc:
+            done = True
+            raise errors.GeneratorCrashedError(f"the model worker is gone: {exc}") from exc
+        finally:
+            worker.forget(rid)
+            if not done:
+                with contextlib.suppress(OSError):
+                    worker.send({"op": "cancel", "id": rid})
+
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         worker = self._ready_worker()
         rid, replies = worker.open()
@@ -93,7 +131,7 @@ class SupervisedGenerator:
                 {
                     "op": "generate",
                     "id": rid,
-                    "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+                    "messages": _chat(request),
                     "question": request.question,
                     "passages": list(request.passages),
                     "max_new_tokens": request.max_new_tokens,
@@ -237,3 +275,7 @@ class SupervisedGenerator:
             f"the model worker is not running ({reason}); it is being restarted",
             retry_after=5,
         )
+
+
+def _chat(request: GenerationRequest) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in request.messages]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.llm.base import GenerationRequest
+from app.llm.base import GenerationRequest, option_probabilities
 from app.llm.prompts import format_raw_prompt
 from app.settings import LLMSettings
 from ingest.errors import InputError, ModelUnavailableError
@@ -31,6 +31,9 @@ REMOTE_CODE_ROUTES = (
 
 class TransformersGenerator:
     """Streams ``model.generate`` through a ``TextIteratorStreamer`` fed by a worker thread."""
+
+    writes_text = True
+    judges = True
 
     def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
@@ -61,9 +64,21 @@ class TransformersGenerator:
             )
         return format_raw_prompt(self._family, request.messages)
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        """The options' probabilities as the reply's first token, from one forward pass.
 
+        Unlike llama.cpp, nothing is cached between calls here: the verdict costs a
+        whole prompt pass on top of the answer's.
+        """
+        import torch
+
+        inputs = self._inputs(request)
+        ids = [self._tokenizer.encode(o, add_special_tokens=False)[0] for o in options]
+        with self._lock, torch.no_grad():
+            logits = self._model(**inputs).logits[0, -1]
+        return option_probabilities(logits.float().tolist(), ids)
+
+    def _inputs(self, request: GenerationRequest) -> Any:
         tokenizer = self._tokenizer
         templated = bool(getattr(tokenizer, "chat_template", None))
         # A chat template writes its own BOS; a raw prompt needs the tokenizer to add it.
@@ -77,6 +92,13 @@ class TransformersGenerator:
                 f"({self._settings.context_window} tokens); shorten the question or the "
                 "history, or raise llm.context_window"
             )
+        return inputs
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        tokenizer = self._tokenizer
+        inputs = self._inputs(request)
         cancelled = threading.Event()
 
         class _Cancelled(StoppingCriteria):

@@ -12,6 +12,8 @@ Frames are JSON objects sent with ``multiprocessing.connection.Connection``:
                       {"op": "generate", "id", "messages", "question", "passages",
                        "max_new_tokens"}                   -> {"id", "text"}* then
                                                               {"id", "end": true} | {"id", "error"}
+                      {"op": "judge", "id", "messages", "options"}
+                                                           -> {"id", "probabilities": [...] | null}
                       {"op": "cancel", "id"}               the generation stops at its next token
     errors            {"type": "<NotesQAError subclass>", "message"}
 
@@ -68,7 +70,7 @@ class _Serve:
                     self.send({"id": rid, "tokens": generator.count_tokens(message["text"])})
                 except Exception as exc:
                     self.send({"id": rid, "error": encode_error(exc)})
-            elif op == "generate":
+            elif op in ("generate", "judge"):
                 self._jobs.put(message)
             elif op == "cancel":
                 with self._lock:
@@ -87,6 +89,9 @@ class _Serve:
             rid = job["id"]
             if self._is_cancelled(rid):
                 continue  # the parent no longer listens for this id
+            if job["op"] == "judge":
+                self._judge(generator, job)
+                continue
             request = GenerationRequest(
                 messages=[Message(m["role"], m["content"]) for m in job["messages"]],
                 question=job.get("question", ""),
@@ -111,6 +116,22 @@ class _Serve:
                     close()
                 with self._lock:
                     self._cancelled.discard(rid)
+
+    def _judge(self, generator: Any, job: dict[str, Any]) -> None:
+        from app.llm.base import GenerationRequest, Message
+
+        rid = job["id"]
+        request = GenerationRequest([Message(m["role"], m["content"]) for m in job["messages"]])
+        try:
+            probabilities = generator.judge(request, job["options"])
+            self.send({"id": rid, "probabilities": probabilities})
+        except (EOFError, OSError):
+            os._exit(0)
+        except Exception as exc:
+            self.send({"id": rid, "error": encode_error(exc)})
+        finally:
+            with self._lock:
+                self._cancelled.discard(rid)
 
 
 def main(argv: list[str]) -> int:

@@ -12,10 +12,10 @@ from app.answer import (
     grounding_score,
     supported_sentences,
 )
-from app.components import retriever_from
 from app.llm.base import Message
 from app.passages import Passage
 from app.settings import Settings
+from app.wiring import retriever_from, search_from
 from ingest.embed import Embedder
 
 PASSAGES = ["BookCorpus:包括超过 11,000 本电子书。", "LoRA 在冻结的权重旁加入低秩矩阵。"]
@@ -66,8 +66,8 @@ def test_prompt_fits_the_context_window(
     notes_settings: Settings, embedder: Embedder, scripted: Any
 ) -> None:
     scripted.context_window = 900  # tokens = characters for the scripted generator
-    retriever = retriever_from(notes_settings, embedder=embedder)
-    answerer = Answerer(settings=notes_settings, retriever=retriever, generator=scripted)
+    search = search_from(notes_settings, retriever_from(notes_settings, embedder=embedder), None)
+    answerer = Answerer(settings=notes_settings, search=search, generator=scripted)
     long = [
         Passage(f"d{i}.txt", "大模型" * 200, 0, 600, None, "", [f"c{i}"], i) for i in range(1, 4)
     ]
@@ -127,8 +127,8 @@ def _answerer(settings: Settings, embedder: Embedder, generator: Any, **answer: 
     retrieval = settings.retrieval.model_copy(update={"translate_query": True})
     update = {"retrieval": retrieval, "answer": settings.answer.model_copy(update=answer)}
     settings = settings.model_copy(update=update)
-    retriever = retriever_from(settings, generator=generator, embedder=embedder)
-    return Answerer(settings=settings, retriever=retriever, generator=generator)
+    search = search_from(settings, retriever_from(settings, embedder=embedder), lambda: generator)
+    return Answerer(settings=settings, search=search, generator=generator)
 
 
 def test_cross_language_answer_is_drafted_in_the_passages_language_then_translated(

@@ -7,6 +7,7 @@ covered by the slow tests); everything else is real: model, index, FastAPI, uvic
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -59,7 +60,24 @@ def test_unanswerable_is_refused_without_calling_the_model(server: Server, scrip
     reply = httpx.post(f"{server.url}/api/ask", json={"question": UNANSWERABLE}, timeout=60).json()
     assert reply["refused"] is True and reply["sources"] == []
     assert "知识库" in reply["answer"]
-    assert scripted.requests == []
+    assert scripted.requests == [] and scripted.judged == []
+    # Which stage refused, why, and with which figures.
+    refusal = reply["refusal"]
+    assert refusal["stage"] == "retrieval" and "relevant" in refusal["reason"]
+    assert refusal["scores"]["relevance"] < refusal["scores"]["threshold"]
+
+
+def test_a_low_verdict_is_explained_in_the_reply(server: Server, scripted: Any) -> None:
+    scripted.reply = "知识库文件转换为文本格式[1]。"
+    scripted.verdict = 0.05
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
+    assert reply["refused"] is True and scripted.requests == []
+    assert reply["refusal"]["stage"] == "answerability"
+    assert reply["refusal"]["scores"]["p_answerable"] == 0.05
+    scripted.verdict = 0.95
+    reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
+    assert reply["refused"] is False and reply["refusal"] is None
+    assert reply["checks"]["p_answerable"] == 0.95
 
 
 def test_bogus_citation_is_dropped(server: Server, scripted: Any) -> None:
@@ -74,6 +92,8 @@ def test_invented_answer_is_refused_by_the_grounding_check(server: Server, scrip
     reply = httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, timeout=60).json()
     assert reply["refused"] is True and reply["flagged"] is True
     assert reply["grounding"] < 0.5
+    assert reply["refusal"]["stage"] == "grounding"
+    assert reply["refusal"]["scores"]["grounding"] == reply["grounding"]
 
 
 def test_history_rewrites_the_follow_up(server: Server, scripted: Any) -> None:
@@ -90,7 +110,8 @@ def test_history_rewrites_the_follow_up(server: Server, scripted: Any) -> None:
     body = {"question": "它的参数量呢？", "history": history}
     answer = httpx.post(f"{server.url}/api/ask", json=body, timeout=60).json()
     assert answer["query"] == "GLM-130B 的参数量是多少？"
-    assert "130B" in answer["sources"][0]["text"]
+    assert not answer["refused"], (answer["refusal"], answer["checks"])
+    assert {"GLM", "130B"} <= set(re.findall(r"GLM|130B", answer["sources"][0]["text"]))
     final_prompt = scripted.requests[-1].messages
     assert [m.role for m in final_prompt][1:3] == ["user", "assistant"]  # history given
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from live import Server
 from typer.testing import CliRunner
 
 from app.cli import app
+from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_CONFIG = str(ROOT / "configs" / "test.yaml")
@@ -59,6 +63,27 @@ def test_search_json_shape(notes_index_dir: Path, monkeypatch: pytest.MonkeyPatc
     keys = {"rank", "score", "text", "source", "page", "heading", "chunk_id", "start", "end"}
     assert keys <= set(hits[0])
     assert hits[0]["source"] == "001_4466b67d58c97d80.txt"
+
+
+def test_search_translates_like_the_api(
+    notes_index_dir: Path, notes_settings: Settings, scripted: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scripted generator stands in for the model's translation (the real one is in
+    # the slow tests); the CLI builds it through app.wiring like the server does.
+    scripted.reply = "提示微调 P-Tuning 是什么？"
+    monkeypatch.setattr("app.wiring.generator_from", lambda settings: scripted)
+    monkeypatch.setenv("NOTESQA_INDEX_DIR", str(notes_index_dir))
+    question = "What is prompt tuning (P-Tuning)?"
+    code, output = _invoke("search", question, "--json", "--translate", "--config", TEST_CONFIG)
+    assert code == 0, output
+    assert len(scripted.requests) == 1  # translated once
+    cli = [h["chunk_id"] for h in json.loads(output)["hits"]]
+    retrieval = notes_settings.retrieval.model_copy(update={"translate_query": True})
+    with Server(notes_settings.model_copy(update={"retrieval": retrieval}), scripted) as srv:
+        reply = httpx.post(f"{srv.url}/api/search", json={"query": question}, timeout=60)
+    assert [h["chunk_id"] for h in reply.json()["hits"]] == cli
+    code, output = _invoke("search", "LoRA 是什么？", "--json", "--config", TEST_CONFIG)
+    assert code == 0 and len(scripted.requests) == 2  # the server's; a Chinese one: none
 
 
 def test_search_text_output(notes_index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

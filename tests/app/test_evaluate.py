@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from app.evaluate import evaluate, is_relevant, keyword_hit, load_set
+from app.answer.types import Answer, Refusal
+from app.evaluate import answer_correct, evaluate, is_relevant, keyword_hit, load_set
 from app.retrieve import SearchResult
 from ingest.documents import Chunk, Hit
 from ingest.errors import InputError
@@ -43,7 +45,7 @@ def test_metrics_on_known_rankings(tmp_path: Path) -> None:
         "qd": SearchResult(_hits("x"), found=False),  # correctly refused
         "qe": SearchResult(_hits("y"), found=True),  # should have refused
     }
-    report = evaluate(load_set(_write(tmp_path, rows)), lambda q: results[q], k=10)
+    report = evaluate(load_set(_write(tmp_path, rows)), lambda forms: results[forms[0]], k=10)
     m = report.overall
     assert (m.n, m.answerable, m.refusal_expected) == (5, 3, 2)
     assert m.r1 == pytest.approx(1 / 3)
@@ -59,7 +61,7 @@ def test_metrics_on_known_rankings(tmp_path: Path) -> None:
 def test_k_cuts_the_ranking(tmp_path: Path) -> None:
     rows = [{"id": "a", "question": "q", "evidence": ["目标"]}]
     result = SearchResult(_hits("a", "b", "c", "目标"), found=True)
-    report = evaluate(load_set(_write(tmp_path, rows)), lambda q: result, k=3)
+    report = evaluate(load_set(_write(tmp_path, rows)), lambda forms: result, k=3)
     assert report.overall.r10 == 0.0 and report.results[0].rank is None
 
 
@@ -92,8 +94,66 @@ def test_bad_set_files(tmp_path: Path) -> None:
 def test_results_out_line_shape(tmp_path: Path) -> None:
     rows = [{"id": "a", "question": "q", "evidence": ["甲"]}]
     report = evaluate(
-        load_set(_write(tmp_path, rows)), lambda q: SearchResult(_hits("甲"), found=True)
+        load_set(_write(tmp_path, rows)), lambda forms: SearchResult(_hits("甲"), found=True)
     )
     line = report.results[0].as_json()
     assert line["id"] == "a" and line["refused"] is False
     assert set(line["hits"][0]) >= {"text", "source", "score"}
+
+
+def test_rgb_style_answers_positive_files_and_history(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "r1",
+            "question": "《心居》的主演有哪些",
+            "answers": ["海清", ["童瑶", "童謠"]],  # both required; the second either way
+            "keywords": ["海清", "童瑶"],
+            "positive_files": ["rgb_1_p0.txt"],
+        },
+        {"id": "r2", "question": "2023年男足主教练", "type": "unanswerable"},
+        {
+            "id": "f1",
+            "question": "它的参数量呢？",
+            "evidence": ["130B"],
+            "history": [
+                {"role": "user", "content": "GLM 是谁开发的？"},
+                {"role": "assistant", "content": "清华团队。"},
+            ],
+        },
+    ]
+    items = load_set(_write(tmp_path, rows))
+    assert items[0].answers == (("海清",), ("童瑶", "童謠"))
+    assert items[2].history == (("user", "GLM 是谁开发的？"), ("assistant", "清华团队。"))
+    hit = Hit(Chunk("c1", "rgb_1_p0.txt", "无关的文字", 0, 5), 1.0, rank=1, relevance=0.9)
+    searched: list[list[str]] = []
+
+    def search(forms: list[str]) -> SearchResult:
+        searched.append(list(forms))
+        return SearchResult([hit], found=True, queries=list(forms))
+
+    def answer(item: Any) -> Answer:
+        if item.id == "r1":
+            return Answer("主演是海清和童謠[1]。", False, [], "m", {}, query=item.question)
+        if item.id == "r2":
+            why = Refusal("answerability", "no passage mentions 2023", {"missing": ["2023"]})
+            return Answer("抱歉", True, [], "m", {}, query=item.question, refusal=why)
+        queries = ["GLM 的参数量是多少？", "GLM 是谁开发的？ 它的参数量呢？"]
+        return Answer("130B", False, [], "m", {}, query=queries[0], checks={"queries": queries})
+
+    report = evaluate(items, search, answer=answer)
+    r1, r2, f1 = report.results
+    assert r1.rank == 1  # from a positive file, though no evidence string is given
+    assert r1.correct is True and r1.keyword_hit == pytest.approx(0.5)  # 童謠 is not 童瑶
+    assert r2.refused and r2.stage == "answerability"
+    # A follow-up's retrieval is scored on what the answer searched.
+    assert searched[2] == ["GLM 的参数量是多少？", "GLM 是谁开发的？ 它的参数量呢？"]
+    assert f1.query == "GLM 的参数量是多少？"
+    m = report.overall
+    assert m.accuracy == 1.0 and m.correct_refusals == 1.0
+    assert m.refused_by == {"answerability": 1}
+
+
+def test_answer_correct_needs_every_element() -> None:
+    assert answer_correct("隋文静和韩聪", [["隋文静"], ["韩聪"]])
+    assert not answer_correct("隋文静", [["隋文静"], ["韩聪"]])
+    assert answer_correct("反黑剧", [["反黑", "刑侦"]])

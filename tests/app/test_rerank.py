@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.components import retriever_from
 from app.rerank import CrossEncoderReranker
 from app.settings import Settings
+from app.wiring import retriever_from
 from ingest.embed import Embedder
 from ingest.errors import ModelUnavailableError
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from app.components import retriever_from
 from app.evaluate import is_relevant
 from app.llm.base import GenerationRequest
 from app.retrieve import Retriever, rrf
 from app.settings import Settings
 from app.translate import mask_names, plausible_translation, unmask_names
+from app.wiring import retriever_from, search_from
 from ingest.embed import Embedder
 from ingest.keyword import KeywordIndex
 
@@ -112,6 +112,8 @@ class ScriptedTranslator:
 
     name = "scripted"
     context_window = 4096
+    writes_text = True
+    judges = False
 
     def __init__(self, reply: str) -> None:
         self.reply = reply
@@ -124,6 +126,9 @@ class ScriptedTranslator:
     def count_tokens(self, text: str) -> int:
         return len(text)
 
+    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
+        return None
+
 
 def test_query_translation_is_fused_and_cached(
     notes_settings: Settings, embedder: Embedder
@@ -131,21 +136,29 @@ def test_query_translation_is_fused_and_cached(
     cfg = notes_settings.retrieval.model_copy(update={"translate_query": True})
     settings = notes_settings.model_copy(update={"retrieval": cfg})
     llm = ScriptedTranslator("提示微调 P-Tuning 是什么？")
-    retriever = retriever_from(settings, generator=llm, embedder=embedder)
+    retriever = retriever_from(settings, embedder=embedder)
+    search = search_from(settings, retriever, lambda: llm)
     question = "What is prompt tuning (P-Tuning)?"
     evidence = "提示微调:P-Tuning,主要是在输入层加入可训练的提示向量"
-    first = retriever.search(question, top_k=10)
-    again = retriever.search(question, top_k=10)
+    first = search(question, top_k=10)
+    again = search(question, top_k=10)
     assert first.queries == [question, "提示微调 P-Tuning 是什么？"]
+    assert "translate" in first.timings
     assert llm.calls == 1  # cached
-    alone = retriever.search(question, top_k=10, translate=False)
+    alone = retriever.search(question, top_k=10)  # the retriever itself never translates
     assert alone.queries == [question]
     with_translation = _rank(first.hits, evidence)
     without = _rank(alone.hits, evidence)
     assert with_translation is not None and (without is None or with_translation < without)
     assert [h.chunk.chunk_id for h in again.hits] == [h.chunk.chunk_id for h in first.hits]
     # a Chinese question is not translated
-    retriever.search("LoRA 是什么？")
+    search("LoRA 是什么？")
+    assert llm.calls == 1
+    # translation off: the search is the retriever's alone, and the model is never made
+    off = settings.model_copy(
+        update={"retrieval": cfg.model_copy(update={"translate_query": False})}
+    )
+    assert search_from(off, retriever, lambda: llm)(question).queries == [question]
     assert llm.calls == 1
 
 
@@ -172,7 +185,7 @@ def test_unusable_translation_searches_with_the_original_alone(
     cfg = notes_settings.retrieval.model_copy(update={"translate_query": True})
     settings = notes_settings.model_copy(update={"retrieval": cfg})
     llm = ScriptedTranslator("GLM-130B是由阿里云开发的。")  # an answer, not a translation
-    retriever = retriever_from(settings, generator=llm, embedder=embedder)
-    assert retriever.search("Who developed GLM-130B?").queries == ["Who developed GLM-130B?"]
-    retriever.search("Who developed GLM-130B?")
+    search = search_from(settings, retriever_from(settings, embedder=embedder), lambda: llm)
+    assert search("Who developed GLM-130B?").queries == ["Who developed GLM-130B?"]
+    search("Who developed GLM-130B?")
     assert llm.calls == 1  # the failure is remembered too

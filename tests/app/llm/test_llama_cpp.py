@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from app.answer import Answerer
-from app.components import retriever_from
+from app.answer.answerability import verdict_request
+from app.answer.prompt import build_prompt
 from app.lang import detect_lang
 from app.llm import make_generator, make_local_generator
 from app.llm.base import GenerationRequest, Message, complete
+from app.passages import Passage
 from app.settings import LLMSettings, Settings
+from app.wiring import retriever_from, search_from
 from ingest.embed import Embedder
 from ingest.errors import InputError, ModelUnavailableError
 
@@ -89,12 +92,57 @@ def test_english_question_over_the_chinese_notes_gets_a_cited_english_answer(
         update={"backend": "llama_cpp", "model_path": str(MODEL), "max_new_tokens": 96}
     )
     retrieval = notes_settings.retrieval.model_copy(update={"translate_query": True})
-    settings = notes_settings.model_copy(update={"llm": llm, "retrieval": retrieval})
+    # This test is about drafting and translating; the verdict on this question sits near
+    # its threshold with the default model (README "Refusals"), and has its own test.
+    answer = notes_settings.answer.model_copy(update={"verdict": False})
+    settings = notes_settings.model_copy(
+        update={"llm": llm, "retrieval": retrieval, "answer": answer}
+    )
     generator = make_generator(settings.llm)
-    retriever = retriever_from(settings, generator=generator, embedder=embedder)
-    answerer = Answerer(settings=settings, retriever=retriever, generator=generator)
+    search = search_from(settings, retriever_from(settings, embedder=embedder), lambda: generator)
+    answerer = Answerer(settings=settings, search=search, generator=generator)
     final = answerer.ask("How many e-books does BookCorpus contain?")
     assert not final.refused, final.answer
     assert detect_lang(final.answer) == "en" and "11,000" in final.answer
     assert final.sources and "BookCorpus" in final.sources[0].text
     assert final.timings["first_token"] > final.timings["draft"]
+
+
+@pytest.mark.parametrize("make", [make_local_generator, make_generator])
+@pytest.mark.slow
+def test_the_verdict_is_read_from_the_models_probabilities(make: Any) -> None:
+    if not MODEL.is_file():
+        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    generator = make(LLMSettings(model_path=str(MODEL), context_window=2048, max_new_tokens=32))
+    passage = Passage(
+        "netease.txt",
+        "网易2022年财报：网易全年净收入为964.96亿元，同比增长10.2%。",
+        0,
+        0,
+        None,
+        "",
+        ["c1"],
+        1,
+    )
+
+    def verdict(question: str) -> list[float]:
+        messages, _ = build_prompt(
+            question, "zh", [], [passage], generator=generator, max_new_tokens=32
+        )
+        request, options = verdict_request(messages)
+        probabilities = generator.judge(request, options)
+        assert probabilities is not None
+        return probabilities
+
+    try:
+        stated = verdict("2022年网易全年净收入是多少？")
+        again = verdict("2022年网易全年净收入是多少？")  # from the cached prompt
+        unrelated = verdict("月球背面有多少座环形山？")
+    finally:
+        close = getattr(generator, "close", None)
+        if close is not None:
+            close()
+    assert sum(stated) == pytest.approx(1.0) and 0 < stated[0] < 1
+    assert again[0] == pytest.approx(stated[0], abs=0.02)
+    assert stated[0] > unrelated[0]

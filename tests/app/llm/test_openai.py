@@ -142,3 +142,41 @@ def test_finish_reason_without_done_is_complete() -> None:
         return _stream_response(_sse(_delta("done"), _delta(None, "length")))
 
     assert complete(_generator(handler), REQUEST) == "done"
+
+
+def test_the_verdict_comes_from_the_first_tokens_logprobs() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        top = [
+            {"token": "Yes", "logprob": -0.2231},  # p = 0.8
+            {"token": " No", "logprob": -1.6094},  # p = 0.2
+            {"token": "The", "logprob": -5.0},
+        ]
+        content = [{"token": "Yes", "logprob": -0.2231, "top_logprobs": top}]
+        choice = {"message": {"content": "Yes"}, "logprobs": {"content": content}}
+        return httpx.Response(200, json={"choices": [choice]})
+
+    probabilities = _generator(handler).judge(REQUEST, ["Yes", "No"])
+    assert probabilities == pytest.approx([0.8, 0.2], abs=1e-3)
+    body = seen[0]
+    assert body["stream"] is False and body["max_tokens"] == 1 and body["logprobs"] is True
+    assert body["messages"][-1] == {"role": "user", "content": "你好"}
+
+
+def test_no_verdict_from_an_upstream_without_logprobs() -> None:
+    def plain(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"choices": [{"message": {"content": "Yes"}}]})
+
+    def refuses(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": {"message": "logprobs is not supported"}})
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        top = [{"token": "Sure", "logprob": -0.1}]
+        content = [{"token": "Sure", "logprob": -0.1, "top_logprobs": top}]
+        return httpx.Response(200, json={"choices": [{"logprobs": {"content": content}}]})
+
+    for handler in (plain, refuses, elsewhere):
+        assert _generator(handler).judge(REQUEST, ["Yes", "No"]) is None

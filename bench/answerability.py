@@ -1,0 +1,403 @@
+"""Answerability calibration: collect every stage's signals on question sets, then choose
+the verdict threshold by a stated procedure and print what each stage refuses.
+
+    python bench/answerability.py collect --set bench/dev_qa.jsonl --index default \\
+        --out notes.jsonl
+    python bench/answerability.py collect --set ../shared/eval/rgb_dev/qa.jsonl \\
+        --index rgb_dev --out rgb.jsonl
+    python bench/answerability.py fit notes.jsonl rgb.jsonl
+
+``collect`` answers every question with the configured model through the service's own
+``Answerer``, with the constraint check and the verdict reporting but never refusing
+(``answer.check_constraints: false``, ``answer.answerability_threshold: 0``), so every
+answerable question also has its written answer; the verdict is read from the answer's
+own prompt. It also reads the verdicts of the alternative phrasings in ``VARIANTS`` on
+the same prompt (a few dozen tokens each: the prompt is cached), to compare them.
+
+``fit`` replays the pipeline's decisions from those records for any threshold; the
+answers do not depend on it (greedy decoding, and the verdict does not change the
+prompt), so the figures are those ``notesqa eval --answers`` gives with that threshold.
+The procedure: on the log-odds of the verdict, the thresholds that add at most
+``--max-false`` false refusals (as a share of the answerable questions) to those of the
+stages before the verdict, on every set, are feasible; among them the one that refuses the
+most unanswerable questions over both sets is chosen, and of a run of equally good
+thresholds the middle. The margin printed is the distance from the chosen threshold to
+the nearest threshold that changes any decision. Fitting on one set and applying to the
+other shows how it carries over to a corpus it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import _common
+
+# Alternative verdict phrasings compared against the one the product uses
+# (``app.answer.answerability.VERDICT``); the first option means "answerable" for all
+# but "number", where the first option ("none") means the opposite.
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "specific": (
+        "注意：资料可能只谈到相关的话题，却没有给出问题所问的那一项信息（比如给的是另一年份、"
+        "另一家公司、另一个人或另一个模型的）。资料中是否明确给出了问题所问的信息？"
+        "只回答“是”或“否”。",
+        ("是", "否"),
+    ),
+    "english": (
+        "Do the passages above explicitly state the answer to this question (for the same "
+        "subject, year and attribute)? Answer Yes or No.",
+        ("Yes", "No"),
+    ),
+    "number": (
+        "上面哪一条资料直接给出了这个问题的答案？只回答它的编号；如果没有任何一条给出，回答“无”。",
+        ("无", "1", "2", "3", "4", "5", "6", "7", "8"),
+    ),
+}
+# After the answer is written: is it what the passages say? (one more turn, cached prefix)
+AFTER = {
+    "zh": (
+        "上面的回答是否完全符合资料中的原文，并且回答的正是问题所问的对象？只回答“是”或“否”。",
+        ("是", "否"),
+    ),
+    "en": (
+        "Is the answer above stated by the passages, about exactly what the question asks? "
+        "Answer Yes or No.",
+        ("Yes", "No"),
+    ),
+}
+
+
+def collect(args: Any) -> int:
+    from app.answer.answerability import passage_label
+    from app.evaluate import answer_correct, hit_is_relevant, keyword_hit, load_set
+    from app.lang import detect_lang
+    from app.llm.base import GenerationRequest, Message
+    from app.passages import assemble
+    from app.service import KnowledgeBase
+    from app.settings import load_settings
+
+    settings = load_settings(args.config, index_name=args.index)
+    answer_cfg = settings.answer.model_copy(
+        update={"check_constraints": False, "verdict": True, "answerability_threshold": 0.0}
+    )
+    settings = settings.model_copy(update={"answer": answer_cfg})
+    kb = KnowledgeBase(settings)
+    loaded = kb.load()
+    answerer, retriever, generator = loaded.answerer, loaded.retriever, kb.generator
+    items = load_set(args.set)
+    if args.ids:
+        items = [i for i in items if re.fullmatch(args.ids, i.id)]
+    if args.limit:
+        items = items[: args.limit]
+    with args.out.open("w", encoding="utf-8") as out:
+        for n, item in enumerate(items, 1):
+            t0 = time.perf_counter()
+            history = [Message(_role(role), text) for role, text in item.history]
+            final = answerer.ask(item.question, history=history)
+            record: dict[str, Any] = {
+                "id": item.id,
+                "type": item.type,
+                "lang": item.lang,
+                "refusal_expected": item.expects_refusal,
+                "query": final.query,
+                "refused": final.refused,
+                "stage": final.refusal.stage if final.refusal else None,
+                "answer": final.answer,
+                "checks": final.checks,
+                "timings": final.timings,
+            }
+            if item.keywords:
+                record["keyword_hit"] = (
+                    0.0 if final.refused else keyword_hit(final.answer, item.keywords)
+                )
+            if item.answers:
+                record["correct"] = not final.refused and answer_correct(final.answer, item.answers)
+            forms = final.checks.get("queries") or [final.query or item.question]
+            result = retriever.search(forms[0], also=forms[1:], top_k=10)
+            record["rank"] = next(
+                (i for i, h in enumerate(result.hits, 1) if hit_is_relevant(h, item)), None
+            )
+            if final.refusal is None or final.refusal.stage != "retrieval":
+                # The same prompt the answer was written from (the draft's, for a question
+                # in another language than the passages).
+                passages = assemble(
+                    result.hits[: settings.retrieval.top_k],
+                    document_text=retriever.index.document_text,
+                    merge=settings.retrieval.merge_adjacent,
+                )
+                # The translation, as Search reports it (the first form after the question).
+                hint = (
+                    forms[1] if len(forms) > 1 and detect_lang(forms[0]) != retriever.lang else None
+                )
+                lang = detect_lang(item.question)
+                question = item.question
+                if hint and answerer._answers_in_passage_language():
+                    question, lang = hint, retriever.lang
+                messages, kept = answerer._prompt(question, lang, history, passages)
+                record["passages"] = [passage_label(p) for p in kept]
+                for name, (ask, options) in VARIANTS.items():
+                    asked = [*messages[:-1], Message("user", f"{messages[-1].content}\n\n{ask}")]
+                    probabilities = generator.judge(GenerationRequest(asked), options)
+                    if probabilities is not None:
+                        first = probabilities[0]
+                        record[f"p_{name}"] = 1 - first if name == "number" else first
+                if not final.refused:
+                    ask, options = AFTER["zh" if lang == "zh" else "en"]
+                    after = [*messages, Message("assistant", final.answer), Message("user", ask)]
+                    probabilities = generator.judge(GenerationRequest(after), options)
+                    if probabilities is not None:
+                        record["p_after"] = probabilities[0]
+            record["seconds"] = round(time.perf_counter() - t0, 2)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            print(
+                f"{n}/{len(items)} {item.id} refused={final.refused} "
+                f"p={final.checks.get('p_answerable')} {record['seconds']}s",
+                file=sys.stderr,
+            )
+    kb.close()
+    return 0
+
+
+def _role(role: str) -> Any:  # app.llm.base.Role
+    return "assistant" if role == "assistant" else "user"
+
+
+# ---- fit ---------------------------------------------------------------------------
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def decide(
+    record: dict[str, Any], signal: str, threshold: float | None, *, constraints: bool
+) -> str | None:
+    """The stage that refuses this record with these settings (None: answered)."""
+    if record["stage"] == "retrieval":
+        return "retrieval"
+    checks = record.get("checks", {})
+    if constraints and record.get("missing"):
+        return "answerability"
+    p = record.get(signal) if signal != "p_answerable" else checks.get("p_answerable")
+    if threshold is not None and p is not None and _logit(p) < threshold and signal != "p_after":
+        return "answerability"
+    if record["refused"]:
+        return record["stage"] or "grounding"
+    if constraints and record.get("cited_missing"):
+        return "grounding"
+    if threshold is not None and p is not None and signal == "p_after" and _logit(p) < threshold:
+        return "grounding"
+    return None
+
+
+def figures(
+    records: Sequence[dict[str, Any]], signal: str, threshold: float | None, *, constraints: bool
+) -> dict[str, Any]:
+    negatives = [r for r in records if r["refusal_expected"]]
+    positives = [r for r in records if not r["refusal_expected"]]
+    stages = [decide(r, signal, threshold, constraints=constraints) for r in records]
+    by_stage: dict[str, int] = {}
+    for r, stage in zip(records, stages, strict=True):
+        if stage and r["refusal_expected"]:
+            by_stage[stage] = by_stage.get(stage, 0) + 1
+    refused = {r["id"]: s is not None for r, s in zip(records, stages, strict=True)}
+    out: dict[str, Any] = {
+        "n": len(records),
+        "refusals": sum(refused[r["id"]] for r in negatives) / max(1, len(negatives)),
+        "false_refusals": sum(refused[r["id"]] for r in positives) / max(1, len(positives)),
+        "refused_by_stage": by_stage,
+    }
+    # An answer the run never wrote (refused by its verdict, answered here) is not scored.
+    scored = [r for r in positives if not (r.get("unwritten") and not refused[r["id"]])]
+    hits = [
+        0.0 if refused[r["id"]] else r["keyword_hit"]
+        for r in scored
+        if r.get("keyword_hit") is not None
+    ]
+    if hits:
+        out["keyword_hit"] = sum(hits) / len(hits)
+    judged = [not refused[r["id"]] and r["correct"] for r in scored if r.get("correct") is not None]
+    if judged:
+        out["accuracy"] = sum(judged) / len(judged)
+    return out
+
+
+def choose(
+    sets: dict[str, list[dict[str, Any]]], signal: str, *, max_false: float, constraints: bool
+) -> tuple[float | None, float]:
+    """The threshold (log-odds) of the procedure in the module docstring, and its margin."""
+    values = sorted(
+        {
+            _logit(v)
+            for records in sets.values()
+            for r in records
+            if (
+                v := (
+                    r.get("checks", {}).get("p_answerable")
+                    if signal == "p_answerable"
+                    else r.get(signal)
+                )
+            )
+            is not None
+        }
+    )
+    if not values:
+        return None, 0.0
+    # Candidate thresholds: midpoints between neighbouring observed values, and beyond both ends.
+    cuts = (
+        [values[0] - 1.0]
+        + [(a + b) / 2 for a, b in itertools.pairwise(values)]
+        + [values[-1] + 1.0]
+    )
+    before = [figures(rs, signal, None, constraints=constraints) for rs in sets.values()]
+    scored = []
+    for cut in cuts:
+        per_set = [figures(rs, signal, cut, constraints=constraints) for rs in sets.values()]
+        added = [
+            f["false_refusals"] - b["false_refusals"] for f, b in zip(per_set, before, strict=True)
+        ]
+        if all(a <= max_false + 1e-9 for a in added):
+            caught = sum(
+                f["refusals"] * sum(r["refusal_expected"] for r in rs)
+                for f, rs in zip(per_set, sets.values(), strict=True)
+            )
+            scored.append((caught, cut))
+    if not scored:
+        return None, 0.0
+    best = max(c for c, _ in scored)
+    run = [cut for c, cut in scored if c == best]
+    # The widest stretch of equally good cuts is contiguous in ``cuts``; take its middle.
+    chosen = run[len(run) // 2]
+    lower = max((v for v in values if v < chosen), default=chosen)
+    upper = min((v for v in values if v > chosen), default=chosen)
+    return chosen, min(chosen - lower, upper - chosen)
+
+
+def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
+    """A record of ``collect`` or a line of ``notesqa eval --answers --results-out``, in
+    the form ``decide`` reads. Constraint checks are recomputed with today's code where
+    the passages were recorded (collect), else taken as the run recorded them.
+
+    ``product``: the ``VARIANTS`` phrasing the product now uses, for collect records
+    made when it used another: its value stands for the product's verdict.
+    """
+    from app.answer.answerability import constraints, missing_from
+    from app.answer.grounding import MARKER
+    from app.evaluate import REFUSAL_TYPES
+
+    record = {**record, "checks": dict(record.get("checks", {}))}
+    record.setdefault("refusal_expected", record.get("type") in REFUSAL_TYPES)
+    if product and f"p_{product}" in record:
+        record["checks"]["p_answerable"] = record[f"p_{product}"]
+    passages = record.get("passages")
+    if passages is None:  # an eval line: as recorded
+        record["missing"] = record["checks"].get("missing") or []
+        record["cited_missing"] = record["checks"].get("cited_missing") or []
+        # Refused by the verdict at the run's threshold: no answer was written, so a
+        # lower threshold would answer it, with a quality this run cannot tell.
+        if record.get("stage") == "answerability" and not record["missing"]:
+            record["refused"], record["stage"], record["unwritten"] = False, None, True
+        return record
+    wanted = constraints(record["query"])
+    numbers = {
+        int(n) for m in MARKER.finditer(record["answer"]) for n in re.findall(r"\d+", m.group(1))
+    }
+    cited_texts = [passages[n - 1] for n in sorted(numbers) if 0 < n <= len(passages)]
+    record["missing"] = missing_from(wanted, passages)
+    record["cited_missing"] = missing_from(wanted, cited_texts) if not record["refused"] else []
+    return record
+
+
+def fit(args: Any) -> int:
+    sets = {
+        Path(p).stem: [
+            _normalise(json.loads(line), args.product_verdict)
+            for line in Path(p).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        for p in args.records
+    }
+    signals = ["p_answerable", *(f"p_{v}" for v in VARIANTS), "p_after"]
+    report: dict[str, Any] = {"baseline": {}, "signals": {}}
+    for name, records in sets.items():
+        report["baseline"][name] = {
+            "retrieval_gate_only": figures(records, "p_answerable", None, constraints=False),
+            "constraints": figures(records, "p_answerable", None, constraints=True),
+        }
+    for signal in signals:
+        entry: dict[str, Any] = {}
+        for constraints in (False, True):
+            t, margin = choose(sets, signal, max_false=args.max_false, constraints=constraints)
+            key = "with_constraints" if constraints else "verdict_only"
+            entry[key] = {
+                "threshold_logit": t,
+                "threshold_p": None if t is None else 1 / (1 + math.exp(-t)),
+                "margin_logit": margin,
+                "both": {
+                    n: figures(rs, signal, t, constraints=constraints) for n, rs in sets.items()
+                },
+            }
+            # Fitted on one set alone, applied to the other.
+            cross: dict[str, Any] = {}
+            for fitted_on in sets:
+                t1, _ = choose(
+                    {fitted_on: sets[fitted_on]},
+                    signal,
+                    max_false=args.max_false,
+                    constraints=constraints,
+                )
+                cross[fitted_on] = {
+                    "threshold_p": None if t1 is None else 1 / (1 + math.exp(-t1)),
+                    **{
+                        n: figures(rs, signal, t1, constraints=constraints)
+                        for n, rs in sets.items()
+                        if n != fitted_on
+                    },
+                }
+            entry[key]["fitted_on_one"] = cross
+            if t is not None:
+                # How the figures move around the chosen threshold (log-odds steps).
+                entry[key]["sensitivity"] = {
+                    f"{d:+.2f}": {
+                        n: figures(rs, signal, t + d, constraints=constraints)
+                        for n, rs in sets.items()
+                    }
+                    for d in (-1.0, -0.5, -0.25, 0.25, 0.5, 1.0)
+                }
+        report["signals"][signal] = entry
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _common.parser(__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("--set", type=Path, default=_common.DEV_SET)
+    c.add_argument("--index", default="default")
+    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--limit", type=int, default=0)
+    c.add_argument("--ids", help="only the questions whose id matches this regular expression")
+    c.add_argument("--config", type=Path)
+    f = sub.add_parser("fit")
+    f.add_argument("records", nargs="+")
+    f.add_argument("--max-false", type=float, default=0.05)
+    f.add_argument(
+        "--product-verdict",
+        help="the VARIANTS phrasing the product now uses (for collect records made before)",
+    )
+    args = p.parse_args(argv)
+    return collect(args) if args.command == "collect" else fit(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Answerability: constraints, the model's verdict, and refusals that say why.
+
+Real embedding model and FAISS over small corpora; the generator is scripted where the
+real model would take minutes (its verdict is a probability the test sets), and the
+extractive one where no model is needed. The real model's verdict is tested in
+tests/app/llm/test_llama_cpp.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.answer import Answerer
+from app.answer.answerability import VERDICT, constraints, missing_from, verdict_request
+from app.answer.grounding import check_answer
+from app.llm.base import Message
+from app.llm.extractive import ExtractiveGenerator
+from app.passages import Passage
+from app.settings import AnswerSettings, Settings, load_settings
+from app.wiring import chunking_from, retriever_from, search_from, store_from
+from ingest.build import build_index
+from ingest.embed import Embedder
+
+TEST_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "test.yaml"
+# Revenue news of two companies: a question about a third one has passages on its topic
+# and none with its answer (the RGB benchmark's negative questions look like this).
+REVENUE = {
+    "netease.txt": "网易2022年财报：网易全年净收入为964.96亿元，同比增长10.2%。"
+    "游戏及相关增值服务净收入为755.76亿元。",
+    "alibaba.txt": "阿里巴巴2022财年营收为8530.62亿元，同比增长19%。阿里云全年收入首次突破千亿元。",
+    "intel_chips.txt": "英特尔发布了第13代酷睿处理器，采用Intel 7制程工艺，"
+    "最多有24个核心，面向台式电脑。",
+}
+
+
+def test_constraints_are_the_names_years_and_titles_a_passage_must_mention() -> None:
+    assert constraints("2022年英特尔全年营收是多少？") == ["2022", "英特尔"]
+    assert constraints("GPT-4 的参数量是多少？") == ["GPT-4"]
+    assert constraints("《三体》动画是谁制作的？") == ["三体"]
+    # An English question's plain words are not names; a name with its version is one.
+    assert constraints("How many e-books does BookCorpus contain?") == ["BookCorpus"]
+    assert constraints("Llama 2 was pre-trained on how many tokens?") == ["Llama 2"]
+    # The numbers a question asks about are not names.
+    assert constraints("batch size 都為1時，梯度累積設為32和設為1，哪個效果更好？") == []
+
+
+def test_names_match_however_they_are_written_and_must_meet_in_one_passage() -> None:
+    texts = ["GLM(130B)在 LAMBADA 上优于 GPT-3", "LLaMA2 发布了 7B、13B 和 70B"]
+    assert missing_from(["GLM-130B", "lambada"], texts) == []
+    assert missing_from(["Llama 2"], texts) == []
+    assert missing_from(["GPT-4", "英特尔"], texts) == ["GPT-4", "英特尔"]
+    # Each is in some passage, but no passage has both.
+    assert missing_from(["GLM-130B", "Llama 2"], texts) == ["Llama 2"]
+
+
+def test_the_verdict_is_asked_on_the_answer_prompt_plus_one_question() -> None:
+    messages = [Message("system", "助手"), Message("user", "资料：……\n问题：X？")]
+    request, options = verdict_request(messages)
+    assert options == ("Yes", "No")
+    assert request.messages[0] == messages[0]
+    # Same prefix as the answer's prompt, so llama.cpp evaluates only the question.
+    assert request.messages[-1].content.startswith(messages[-1].content)
+    assert request.messages[-1].content.endswith(VERDICT[0])
+
+
+@pytest.fixture(scope="module")
+def revenue_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    docs = tmp_path_factory.mktemp("revenue")
+    for name, text in REVENUE.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = load_settings(TEST_CONFIG).model_copy(
+        update={"index_dir": tmp_path_factory.mktemp("revenue-index")}
+    )
+    build_index(
+        [docs],
+        store=store_from(settings),
+        embedder=embedder,
+        chunking=chunking_from(settings),
+        max_file_bytes=1_000_000,
+    )
+    return settings
+
+
+def _answerer(settings: Settings, embedder: Embedder, generator: Any, **answer: Any) -> Answerer:
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update=answer)})
+    search = search_from(settings, retriever_from(settings, embedder=embedder), None)
+    return Answerer(settings=settings, search=search, generator=generator)
+
+
+def test_a_question_about_another_company_is_refused_before_the_model_writes(
+    revenue_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    scripted.reply = "2022年英特尔全年营收为964.96亿元[1]。"  # what a small model invents
+    scripted.verdict = 0.99  # and it believes the passages answer
+    final = _answerer(revenue_settings, embedder, scripted).ask("2022年腾讯全年营收是多少？")
+    assert final.refused and final.refusal is not None
+    assert final.refusal.stage == "answerability"
+    assert final.refusal.scores["missing"] == ["腾讯"]
+    assert "腾讯" in final.refusal.reason
+    assert scripted.requests == []  # the model was never asked to write
+    # The retrieval gate alone let it through: the passages are about revenue.
+    assert final.checks["relevance"] >= revenue_settings.retrieval.relevance_threshold
+
+
+def test_without_a_model_the_other_company_is_still_refused(
+    revenue_settings: Settings, embedder: Embedder
+) -> None:
+    # The extractive backend cannot judge; the constraint check alone stops it from
+    # copying NetEase's revenue as Intel's (no passage has 2022 and 英特尔 together).
+    answerer = _answerer(revenue_settings, embedder, ExtractiveGenerator())
+    final = answerer.ask("2022年英特尔全年营收是多少？")
+    assert final.refused and final.refusal is not None
+    assert final.refusal.stage == "answerability"
+    assert final.refusal.scores["missing"] == ["英特尔"]
+    right = answerer.ask("2022年网易全年净收入是多少？")
+    assert not right.refused and "964.96" in right.answer
+    assert right.checks["cited_missing"] == []
+
+
+def test_an_answer_citing_a_passage_about_someone_else_is_refused_at_grounding() -> None:
+    netease, chips = (
+        Passage(name, REVENUE[name], 0, 0, None, "", [name], n)
+        for n, name in enumerate(("netease.txt", "intel_chips.txt"), 1)
+    )
+    chips.text = "2022年" + chips.text  # both names occur in the passages given
+    raw = "2022年全年净收入为964.96亿元[1]。"  # every bigram is in passage 1
+    kwargs: dict[str, Any] = {
+        "settings": AnswerSettings(),
+        "model": "scripted",
+        "lang": "zh",
+        "timings": {},
+        "query": "2022年英特尔全年营收是多少？",
+    }
+    final = check_answer(raw, [netease, chips], wanted=["2022", "英特尔"], **kwargs)
+    assert final.refused and final.refusal is not None and final.flagged
+    assert final.refusal.stage == "grounding"
+    assert final.refusal.scores["missing"] == ["英特尔"]
+    assert final.refusal.scores["grounding"] > 0.9  # the bigram check alone passed it
+    assert not check_answer(raw, [netease, chips], wanted=["2022", "网易"], **kwargs).refused
+
+
+def test_a_low_verdict_refuses_and_a_high_one_answers(
+    revenue_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    question = "2022年网易全年净收入是多少？"
+    scripted.reply = "网易全年净收入为964.96亿元[1]。"
+    answerer = _answerer(revenue_settings, embedder, scripted, answerability_threshold=0.6)
+    scripted.verdict = 0.3
+    low = answerer.ask(question)
+    assert low.refused and low.refusal is not None and low.refusal.stage == "answerability"
+    assert low.refusal.scores == {"p_answerable": 0.3, "threshold": 0.6}
+    assert scripted.requests == [] and len(scripted.judged) == 1
+    scripted.verdict = 0.9
+    high = answerer.ask(question)
+    assert not high.refused and high.checks["p_answerable"] == 0.9
+    # The verdict was asked on the very prompt the answer was then written from.
+    verdict, written = scripted.judged[-1], scripted.requests[-1]
+    assert verdict.messages[:-1] == written.messages[:-1]
+    assert verdict.messages[-1].content.startswith(written.messages[-1].content)
+
+
+def test_no_verdict_means_no_refusal_by_it(
+    revenue_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    scripted.reply = "网易全年净收入为964.96亿元[1]。"
+    scripted.verdict = None  # a backend that cannot judge (an upstream without logprobs)
+    final = _answerer(revenue_settings, embedder, scripted).ask("2022年网易全年净收入是多少？")
+    assert not final.refused and "p_answerable" not in final.checks
+    off = _answerer(revenue_settings, embedder, scripted, verdict=False)
+    scripted.verdict = 0.0
+    judged = len(scripted.judged)
+    assert not off.ask("2022年网易全年净收入是多少？").refused
+    assert len(scripted.judged) == judged  # verdict off: not even asked
+
+
+def test_an_off_topic_question_is_refused_by_retrieval_with_its_figures(
+    revenue_settings: Settings, embedder: Embedder, scripted: Any
+) -> None:
+    final = _answerer(revenue_settings, embedder, scripted).ask("怎么做红烧肉？")
+    assert final.refused and final.refusal is not None
+    assert final.refusal.stage == "retrieval"
+    assert final.refusal.scores["relevance"] < final.refusal.scores["threshold"]
+    assert scripted.judged == [] and scripted.requests == []
