@@ -126,6 +126,30 @@ def test_streams_several_pieces_equal_to_plain_generate(tiny_model: Path, make: 
     assert streamed.strip()
 
 
+@pytest.mark.parametrize("make", [make_local_generator, make_generator])
+def test_the_verdict_is_the_models_next_token_probabilities(tiny_model: Path, make: Any) -> None:
+    """``judge`` equals a softmax over the model's own logits for the options' tokens."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    generator = make(_settings(tiny_model))
+    assert generator.judges
+    probabilities = generator.judge(REQUEST, ["fast", "slow"])
+    close = getattr(generator, "close", None)
+    if close is not None:
+        close()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, local_files_only=True)
+    chat = [{"role": m.role, "content": m.content} for m in REQUEST.messages]
+    text = str(tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True))
+    inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        logits = model(**inputs).logits[0, -1]
+    ids = [tokenizer.convert_tokens_to_ids(w) for w in ("fast", "slow")]
+    expected = torch.softmax(logits[ids], dim=0).tolist()
+    assert probabilities == pytest.approx(expected, abs=1e-4)
+
+
 def test_count_tokens_uses_the_tokenizer(tiny_model: Path) -> None:
     generator = make_local_generator(_settings(tiny_model))
     assert generator.count_tokens("what is faiss") == 3
