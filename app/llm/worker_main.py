@@ -148,11 +148,16 @@ def main(argv: list[str]) -> int:
         return 0
     serve = _Serve(conn)
     try:
-        generator = make_local_generator(settings)
-    except Exception as exc:
-        serve.send({"op": "failed", "error": encode_error(exc)})
-        return 1
-    serve.send({"op": "ready", "name": generator.name, "pid": os.getpid()})
+        try:
+            generator = make_local_generator(settings)
+        except Exception as exc:
+            serve.send({"op": "failed", "error": encode_error(exc)})
+            return 1
+        serve.send({"op": "ready", "name": generator.name, "pid": os.getpid()})
+    except (EOFError, OSError):
+        # The parent went away while the model loaded (a CLI call that finished first,
+        # a server stopped during start-up): nothing to report to, nothing to print.
+        return 0
     serve.run(generator)
     return 0
 
