@@ -33,8 +33,6 @@ from app.passages import Passage
 from app.settings import AnswerSettings
 from ingest.clean import fold
 
-log = logging.getLogger(__name__)
-
 # Latin names and numbers as written in a question: "GPT-4", "Llama 2", "M1", "G20", "7B".
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+/-]*")
 # A name and its version written apart: "Llama 2", "PaLM 2", "GPT 4".
@@ -46,42 +44,12 @@ _TITLE = re.compile(r"《([^》]{1,40})》")
 # they caught two more unanswerable questions and cost a false refusal on each dev set
 # (世锦赛 tagged as a person, 入门 as a place; README "Refusals").
 _PROPER_TAGS = frozenset({"nt", "nz"})
-_ENGLISH_FUNCTION_WORDS = frozenset(
-    [
-        "how",
-        "what",
-        "why",
-        "who",
-        "whom",
-        "which",
-        "when",
-        "where",
-        "does",
-        "do",
-        "did",
-        "is",
-        "are",
-        "was",
-        "were",
-        "the",
-        "a",
-        "an",
-        "in",
-        "on",
-        "of",
-        "for",
-        "to",
-        "and",
-        "or",
-        "with",
-        "from",
-        "by",
-        "at",
-        "as",
-        "it",
-        "its",
-    ]
+# English words that open or join questions; never names (a named string, split once).
+_QUESTION_WORDS = (
+    "how what why who whom which when where does do did is are was were the a an "
+    "in on of for to and or with from by at as it its"
 )
+_ENGLISH_FUNCTION_WORDS = frozenset(_QUESTION_WORDS.split())
 
 
 def _key(text: str) -> str:
@@ -97,8 +65,7 @@ def constraints(question: str) -> list[str]:
     an English question's plain capitalised words are not counted, the notes may write
     them in Chinese; a name with its version, "Llama 2", is one), years, titles in 《》
     and, in a Chinese question, the words jieba tags as organisations or other proper
-    nouns. Only the longest
-    of overlapping names is kept ("Llama 2", not also "Llama").
+    nouns. Only the longest of overlapping names is kept ("Llama 2", not also "Llama").
     """
     english = detect_lang(question) == "en"
     found = [
