@@ -432,7 +432,8 @@ def _print_report(report: Any, settings: Settings) -> None:
         row(f"type={name}", m)
     for name, m in report.by_lang.items():
         row(f"lang={name}", m)
-    out.print(table)
+    # Piped or redirected, rich assumes 80 columns and elides the figures ("0.9…").
+    out.print(table, width=None if out.is_terminal else 160)
     stages = report.overall.refused_by
     if stages:
         out.print(
