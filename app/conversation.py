@@ -32,13 +32,6 @@ _INSTRUCTION = (
 )
 
 
-def standalone_question(
-    question: str, history: Sequence[Message], *, generator: Generator | None
-) -> str:
-    """The question made self-contained using ``history`` (unchanged when it already is)."""
-    return follow_up_queries(question, history, generator=generator)[0]
-
-
 def follow_up_queries(
     question: str, history: Sequence[Message], *, generator: Generator | None
 ) -> list[str]:

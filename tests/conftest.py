@@ -46,19 +46,31 @@ def _settings_for(index_dir: Path) -> Settings:
     return load_settings(TEST_CONFIG).model_copy(update={"index_dir": index_dir})
 
 
+IndexOf = Callable[[Sequence[Path], str], Settings]
+
+
 @pytest.fixture(scope="session")
-def notes_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+def index_of(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> IndexOf:
+    """Builds documents with the real model into a new index dir: its test settings."""
+
+    def build(paths: Sequence[Path], name: str) -> Settings:
+        settings = _settings_for(tmp_path_factory.mktemp(name))
+        build_index(
+            list(paths),
+            store=store_from(settings),
+            embedder=embedder,
+            chunking=chunking_from(settings),
+            max_file_bytes=10_000_000,
+        )
+        return settings
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def notes_index_dir(index_of: IndexOf) -> Path:
     """The bundled notes built once per session with the real model (read-only for tests)."""
-    index_dir = tmp_path_factory.mktemp("notes-index")
-    settings = _settings_for(index_dir)
-    build_index(
-        [NOTES],
-        store=store_from(settings),
-        embedder=embedder,
-        chunking=chunking_from(settings),
-        max_file_bytes=10_000_000,
-    )
-    return index_dir
+    return index_of([NOTES], "notes-index").index_dir
 
 
 @pytest.fixture

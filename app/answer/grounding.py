@@ -159,7 +159,8 @@ def check_answer(
     """The model's raw reply as the checked, cited ``Answer`` (or a refusal).
 
     ``wanted``: the question's constraints (``answerability.constraints``); the passages
-    the answer cites must mention them, or it answers about something else.
+    the answer cites must mention them (with ``answer.check_constraints``), or it answers
+    about something else. Those they miss are in ``checks["cited_missing"]``.
     """
     texts = [p.text for p in passages]
     text, cited = check_citations(raw, texts)
@@ -210,13 +211,15 @@ def check_answer(
         cited = [best + 1]
         text = f"{text} [{best + 1}]"
     missing = missing_from(wanted, [passage_label(passages[n - 1]) for n in cited])
-    if missing and cfg.grounding_action != "off":
+    if missing and cfg.check_constraints and cfg.grounding_action != "off":
         reason = "the passages the answer cites do not mention " + ", ".join(missing)
         if cfg.grounding_action == "refuse":
             return refused(reason, grounding=score, missing=missing)
         flagged = True
     sources = [_source(n, passages[n - 1], text) for n in cited]
-    return Answer(text, False, sources, model, timings, flagged, score, query)
+    answer = Answer(text, False, sources, model, timings, flagged, score, query)
+    answer.checks["cited_missing"] = missing
+    return answer
 
 
 def _source(n: int, p: Passage, answer: str) -> Source:

@@ -27,7 +27,7 @@ from collections import abc
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from app.answer.answerability import answerable, constraints, missing_from
+from app.answer.answerability import answerable, constraints
 from app.answer.grounding import MARKER, check_answer, check_citations
 from app.answer.prompt import build_prompt
 from app.answer.types import Answer, Refusal
@@ -305,22 +305,17 @@ class Answerer:
         query: str,
         checks: dict[str, Any],
     ) -> Answer:
-        cfg = self.settings.answer
         answer = check_answer(
             raw,
             passages,
-            settings=cfg,
+            settings=self.settings.answer,
             model=self.generator.name,
             lang=lang,
             timings=timings,
             query=query,
-            wanted=checks["constraints"] if cfg.check_constraints else (),
+            wanted=checks["constraints"],
         )
-        if not answer.refused:
-            checks["cited_missing"] = missing_from(
-                checks["constraints"],
-                [f"{s.source}\n{s.heading}\n{s.text}" for s in answer.sources],
-            )
+        checks.update(answer.checks)
         answer.checks = checks
         return answer
 

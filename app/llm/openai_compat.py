@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
-from app.llm.base import GenerationRequest
+from app.llm.base import GenerationRequest, option_probabilities
 from app.llm.prompts import estimate_tokens
 from app.settings import LLMSettings
 from ingest.errors import UpstreamError
@@ -102,9 +101,7 @@ class OpenAICompatGenerator:
         ]
         if all(c == floor for c in chosen):
             return None  # the model meant to say something else entirely
-        top_score = max(chosen)
-        weights = [math.exp(c - top_score) for c in chosen]
-        return [w / sum(weights) for w in weights]
+        return option_probabilities(chosen, range(len(chosen)))
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         url = f"{self._base_url}/chat/completions"

@@ -21,8 +21,9 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.llm.base import GenerationRequest, Health
 from app.llm.worker_process import WorkerProcess, decode_error
@@ -90,76 +91,56 @@ class SupervisedGenerator:
 
     def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
         """The worker's verdict; queued with the generations, so it runs in their order."""
+        message = {"op": "judge", "messages": _chat(request), "options": list(options)}
+        with contextlib.closing(self._exchange(message, request)) as replies:
+            for reply in replies:
+                probabilities = reply.get("probabilities")
+                return [float(p) for p in probabilities] if probabilities else None
+        return None  # cancelled
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        message = {
+            "op": "generate",
+            "messages": _chat(request),
+            "question": request.question,
+            "passages": list(request.passages),
+            "max_new_tokens": request.max_new_tokens,
+        }
+        # closing: a stream closed early stops the worker's generation at once.
+        with contextlib.closing(self._exchange(message, request)) as replies:
+            for reply in replies:
+                if "text" in reply:
+                    yield reply["text"]
+
+    def _exchange(
+        self, message: dict[str, Any], request: GenerationRequest
+    ) -> Generator[dict[str, Any], None, None]:
+        """Send one request to the worker and yield its replies up to the last one (any
+        reply without "text"); an error reply raises. Stopped early (client left,
+        ``request.cancel``), it tells the worker to stop that request too."""
         worker = self._ready_worker()
         rid, replies = worker.open()
         done = False
         try:
-            worker.send(
-                {
-                    "op": "judge",
-                    "id": rid,
-                    "messages": _chat(request),
-                    "options": list(options),
-                }
-            )
+            worker.send({**message, "id": rid})
             while not request.cancelled:
                 try:
                     reply = replies.get(timeout=0.1)
                 except queue.Empty:
                     continue
-                done = True
                 if "error" in reply:
-                    raise decode_error(reply["error"])
-                probabilities = reply.get("probabilities")
-                return [float(p) for p in probabilities] if probabilities else None
-            return None
-        except OSError as exc:
-            done = True
-            raise errors.GeneratorCrashedError(f"the model worker is gone: {exc}") from exc
-        finally:
-            worker.forget(rid)
-            if not done:
-                with contextlib.suppress(OSError):
-                    worker.send({"op": "cancel", "id": rid})
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        worker = self._ready_worker()
-        rid, replies = worker.open()
-        done = False
-        try:
-            worker.send(
-                {
-                    "op": "generate",
-                    "id": rid,
-                    "messages": _chat(request),
-                    "question": request.question,
-                    "passages": list(request.passages),
-                    "max_new_tokens": request.max_new_tokens,
-                }
-            )
-            while True:
-                try:
-                    reply = replies.get(timeout=0.1)
-                except queue.Empty:
-                    reply = {}
-                if request.cancelled:
-                    return  # the finally tells the worker to stop
-                if not reply:
-                    continue
-                if "text" in reply:
-                    yield reply["text"]
-                elif "error" in reply:
                     done = True
                     raise decode_error(reply["error"])
-                else:
-                    done = True
+                done = "text" not in reply
+                yield reply
+                if done:
                     return
         except OSError as exc:  # the socket broke under us: the worker is gone
             done = True
             raise errors.GeneratorCrashedError(f"the model worker is gone: {exc}") from exc
         finally:
             worker.forget(rid)
-            if not done:  # closed early (client left, cancel): stop the model too
+            if not done:
                 with contextlib.suppress(OSError):
                     worker.send({"op": "cancel", "id": rid})
 

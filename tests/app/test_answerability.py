@@ -8,7 +8,6 @@ tests/app/llm/test_llama_cpp.py.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,12 +18,10 @@ from app.answer.grounding import check_answer
 from app.llm.base import Message
 from app.llm.extractive import ExtractiveGenerator
 from app.passages import Passage
-from app.settings import AnswerSettings, Settings, load_settings
-from app.wiring import chunking_from, retriever_from, search_from, store_from
-from ingest.build import build_index
+from app.settings import AnswerSettings, Settings
+from app.wiring import retriever_from, search_from
 from ingest.embed import Embedder
 
-TEST_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "test.yaml"
 # Revenue news of two companies: a question about a third one has passages on its topic
 # and none with its answer (the RGB benchmark's negative questions look like this).
 REVENUE = {
@@ -67,20 +64,11 @@ def test_the_verdict_is_asked_on_the_answer_prompt_plus_one_question() -> None:
 
 
 @pytest.fixture(scope="module")
-def revenue_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+def revenue_settings(tmp_path_factory: pytest.TempPathFactory, index_of: Any) -> Settings:
     docs = tmp_path_factory.mktemp("revenue")
     for name, text in REVENUE.items():
         (docs / name).write_text(text, encoding="utf-8")
-    settings = load_settings(TEST_CONFIG).model_copy(
-        update={"index_dir": tmp_path_factory.mktemp("revenue-index")}
-    )
-    build_index(
-        [docs],
-        store=store_from(settings),
-        embedder=embedder,
-        chunking=chunking_from(settings),
-        max_file_bytes=1_000_000,
-    )
+    settings: Settings = index_of([docs], "revenue-index")
     return settings
 
 

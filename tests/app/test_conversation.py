@@ -6,7 +6,6 @@ from app.conversation import (
     follow_up_queries,
     needs_context,
     plausible_rewrite,
-    standalone_question,
 )
 from app.llm.base import Message
 
@@ -23,13 +22,13 @@ def test_follow_ups_are_recognised() -> None:
 
 def test_standalone_questions_are_not_rewritten(scripted: Any) -> None:
     question = "BookCorpus 包含多少本电子书？"
-    assert standalone_question(question, HISTORY, generator=scripted) == question
+    assert follow_up_queries(question, HISTORY, generator=scripted)[0] == question
     assert scripted.requests == []
 
 
 def test_follow_up_rewritten_by_the_model(scripted: Any) -> None:
     scripted.reply = "GLM-130B 的参数量是多少？\n(extra line ignored)"
-    assert standalone_question("它的参数量呢？", HISTORY, generator=scripted) == (
+    assert follow_up_queries("它的参数量呢？", HISTORY, generator=scripted)[0] == (
         "GLM-130B 的参数量是多少？"
     )
     prompt = scripted.requests[0].messages[-1].content
@@ -38,10 +37,10 @@ def test_follow_up_rewritten_by_the_model(scripted: Any) -> None:
 
 def test_without_a_model_the_previous_question_is_kept(scripted: Any) -> None:
     scripted.writes_text = False  # a backend that can only copy sentences
-    assert standalone_question("它的参数量呢？", HISTORY, generator=scripted) == (
+    assert follow_up_queries("它的参数量呢？", HISTORY, generator=scripted)[0] == (
         "GLM-130B 是谁开发的？ 它的参数量呢？"
     )
-    assert standalone_question("它的参数量呢？", [], generator=scripted) == "它的参数量呢？"
+    assert follow_up_queries("它的参数量呢？", [], generator=scripted)[0] == "它的参数量呢？"
 
 
 def test_a_good_rewrite_is_searched_alone(scripted: Any) -> None:
