@@ -10,18 +10,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
-import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.settings import Settings, load_settings
-from ingest.errors import NotesQAError
+from app.cli_common import ConfigOpt, IndexOpt, cli_settings, err, out, run_body
+from app.cli_kb import kb_app
+from app.settings import Settings
+from ingest.errors import InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -31,47 +30,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(no_args_is_help=True, help="Manage the local model files.")
 app.add_typer(models_app, name="models")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one error, one line, however narrow
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML settings file (default configs/default.yaml)"),
-]
-IndexOpt = Annotated[str | None, typer.Option("--index", help="index name under index_dir")]
-
-T = TypeVar("T")
-
-
-def _settings(config: Path | None, index: str | None = None) -> Settings:
-    settings = load_settings(config)
-    if index:
-        settings = settings.model_copy(update={"index_name": index})
-    return settings
-
-
-def _run(fn: Callable[[], T]) -> T:
-    """Run a command body; domain errors become one line on stderr and exit code 1."""
-    try:
-        return fn()
-    except NotesQAError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort, click.ClickException):
-        raise
-    except Exception as exc:  # a bug, not bad input: still one line unless debugging
-        if os.environ.get("NOTESQA_DEBUG"):
-            raise
-        err.print(
-            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} "
-            "(set NOTESQA_DEBUG=1 for the traceback)",
-            highlight=False,
-        )
-        raise typer.Exit(2) from None
+app.add_typer(kb_app, name="kb")
 
 
 class _RichProgress:
@@ -105,15 +64,21 @@ def build(
     """Ingest files and folders into the index (incremental: unchanged files are reused)."""
 
     def body() -> None:
-        from app.wiring import chunking_from, embedder_from, store_from
-        from ingest.build import build_index
+        from app.library import Library
+        from app.wiring import embedder_from
 
-        settings = _settings(config, index)
-        store = store_from(settings)
+        settings = cli_settings(config, index)
+        library = Library(settings)
+        name = settings.index_name
+        if not paths and not library.exists(name):
+            raise InputError(
+                f"no knowledge base named {name!r}: create it with `notesqa kb create {name}`, "
+                "or name the files and folders to build it from"
+            )
         # On a small CPU box a build next to a running server cuts its generation speed
         # twenty-fold: build at low priority, and on one thread while a server is up.
         os.nice(10)
-        if store.serving_pids() and settings.embedding.threads is None:
+        if library.serving_pids() and settings.embedding.threads is None:
             embedding = settings.embedding.model_copy(update={"threads": 1})
             settings = settings.model_copy(update={"embedding": embedding})
             err.print("a server is running on this index: building on one thread")
@@ -126,14 +91,13 @@ def build(
             console=err,
             transient=False,
         ) as bar:
-            report = build_index(
-                paths or [settings.docs_dir],
-                store=store,
+            report = library.build(
+                name,
                 embedder=embedder,
-                chunking=chunking_from(settings),
-                max_file_bytes=int(settings.max_file_mb * 1_000_000),
+                paths=paths,
                 full=full,
                 progress=_RichProgress(bar),
+                settings=settings,
             )
         rate = report.embedded_chunks / report.seconds if report.seconds else 0.0
         out.print(
@@ -154,7 +118,7 @@ def build(
         if not report.ok:
             raise typer.Exit(1)
 
-    _run(body)
+    run_body(body)
 
 
 @app.command()
@@ -173,16 +137,21 @@ def search(
             "(default: retrieval.translate_query; loads the model only when needed)",
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="each passage's scores, and why it would be refused"),
+    ] = False,
     index: IndexOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Retrieve the top-k passages for a question, as /api/search and answering do."""
 
     def body() -> None:
+        from app.explain import explain_search
         from app.llm.base import Closeable, Generator
         from app.wiring import generator_from, retriever_from, search_from
 
-        settings = _with_translation(_settings(config, index), translate)
+        settings = _with_translation(cli_settings(config, index), translate)
         made: list[Generator] = []
 
         def generator() -> Generator:
@@ -191,14 +160,24 @@ def search(
             return made[0]
 
         try:
-            search = search_from(settings, retriever_from(settings), generator)
-            hits = search(query, top_k=k, sources=source or None).hits
+            retriever = retriever_from(settings)
+            search = search_from(settings, retriever, generator)
+            result = search(query, top_k=k, sources=source or None)
         finally:
             for g in made:
                 if isinstance(g, Closeable):
                     g.close()
+        hits = result.hits
+        explained = (
+            explain_search(query, result, index=retriever.index, settings=settings)
+            if explain
+            else None
+        )
         if as_json:
-            out.print_json(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False))
+            data: dict[str, Any] = {"hits": [h.as_dict() | {"scores": h.scores} for h in hits]}
+            if explained is not None:
+                data["explain"] = explained.as_dict()
+            out.print_json(json.dumps(data, ensure_ascii=False))
             return
         if not hits:
             out.print("no passages found")
@@ -207,12 +186,22 @@ def search(
             page = f" p.{c.page}" if c.page is not None else ""
             snippet = " ".join(c.text.split())[:160]
             out.print(
-                f"[bold]{h.rank}.[/bold] {h.score:.3f}  [cyan]{c.source}{page}[/cyan]"
-                f"  {c.heading}\n    {snippet}",
+                f"[bold]{h.rank}.[/bold] {h.score:.3f}  [cyan]{escape(c.source)}{page}[/cyan]"
+                f"  {escape(c.heading)}\n    {escape(snippet)}",
                 highlight=False,
             )
+            if explained is not None:
+                figures = ", ".join(f"{name} {v:.3f}" for name, v in h.scores.items())
+                out.print(f"    relevance {h.relevance:.3f}; {figures}", highlight=False)
+        if explained is not None:
+            line = f"\n{explained.decision}: {explained.reason}"
+            out.print(line, highlight=False, markup=False)
+            for step in explained.steps:
+                mark = {True: "ok", False: "no", None: "--"}[step.passed]
+                line = f"  [{mark}] {step.stage}: {step.detail}"
+                out.print(line, highlight=False, markup=False)
 
-    _run(body)
+    run_body(body)
 
 
 @app.command()
@@ -222,7 +211,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
     def body() -> None:
         from app.wiring import store_from
 
-        settings = _settings(config, index)
+        settings = cli_settings(config, index)
         store = store_from(settings)
         m = store.read_manifest()
         path = store.current_path()
@@ -238,7 +227,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
         for rec in sorted(m.documents.values(), key=lambda r: r.source):
             out.print(f"  {rec.source}: {rec.chunks} chunks", highlight=False)
 
-    _run(body)
+    run_body(body)
 
 
 @app.command()
@@ -254,7 +243,7 @@ def serve(
 
         from app.api import create_app
 
-        settings = _settings(config)
+        settings = cli_settings(config)
         # notesqa's own lines (model worker restarts, index switches) beside uvicorn's.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
         application = create_app(settings)
@@ -268,7 +257,7 @@ def serve(
             timeout_graceful_shutdown=10,
         )
 
-    _run(body)
+    run_body(body)
 
 
 @app.command()
@@ -285,7 +274,7 @@ def ask(
         from app.answer import Answer
         from app.service import KnowledgeBase
 
-        settings = _settings(config, index)
+        settings = cli_settings(config, index)
         answerer = KnowledgeBase(settings).load().answerer
         final: Answer | None = None
         pieces: list[str] = []
@@ -322,7 +311,7 @@ def ask(
         timings = ", ".join(f"{name} {secs:.2f}s" for name, secs in final.timings.items())
         err.print(f"[dim]{final.model}: {timings}[/dim]", highlight=False)
 
-    _run(body)
+    run_body(body)
 
 
 @app.command("eval")
@@ -353,7 +342,7 @@ def evaluate_cmd(
         from app.llm.base import Message, Role
         from app.service import KnowledgeBase
 
-        settings = _with_translation(_settings(config, index), translate)
+        settings = _with_translation(cli_settings(config, index), translate)
         items = load_set(set_file)
         # Translation and answers need the generator; plain retrieval evals do not load it.
         needs_llm = answers or settings.retrieval.translate_query
@@ -385,7 +374,7 @@ def evaluate_cmd(
             return
         _print_report(report, settings)
 
-    _run(body)
+    run_body(body)
 
 
 def _with_translation(settings: Settings, translate: bool | None) -> Settings:
@@ -449,11 +438,11 @@ def models_fetch(config: ConfigOpt = None) -> None:
     def body() -> None:
         from app.models_fetch import fetch_default_model
 
-        settings = _settings(config)
+        settings = cli_settings(config)
         path = fetch_default_model(settings.models_dir, progress=lambda m: err.print(m))
         out.print(f"model ready: {path}")
 
-    _run(body)
+    run_body(body)
 
 
 @models_app.command("check")
@@ -468,13 +457,13 @@ def models_check(config: ConfigOpt = None) -> None:
         from app.llm import LOCAL_BACKENDS
         from app.llm.selfcheck import check_model
 
-        settings = _settings(config)
+        settings = cli_settings(config)
         if settings.llm.backend not in LOCAL_BACKENDS:
             out.print(f"llm.backend is {settings.llm.backend}: no local model to check")
             return
         out.print(check_model(settings.llm).summary(), highlight=False)
 
-    _run(body)
+    run_body(body)
 
 
 def main() -> None:

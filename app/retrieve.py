@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,22 @@ class SearchResult:
     queries: list[str] = field(default_factory=list)  # what was searched (with translation)
     translation: str | None = None  # the question in the passages' language, if translated
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def hit_scores(hits: Sequence[Hit]) -> list[dict[str, Any]]:
+    """Each hit's scores, compact: what the explanation lists for every passage."""
+    return [
+        {
+            "rank": h.rank,
+            "source": h.chunk.source,
+            "page": h.chunk.page,
+            "heading": h.chunk.heading,
+            "chunk_id": h.chunk.chunk_id,
+            "relevance": round(h.relevance, 4),
+            **{k: round(v, 4) for k, v in h.scores.items()},
+        }
+        for h in hits
+    ]
 
 
 def rrf(rankings: Sequence[tuple[Ranking, float]], *, k: int) -> Ranking:
@@ -139,6 +156,7 @@ class Retriever:
         vectors = [self.embedder.embed_query(to_simplified(q)) for q in queries]
         timings["embed"] = time.perf_counter() - t0
         rankings: list[tuple[Ranking, float]] = []
+        keyword_scores: dict[int, float] = {}  # best BM25 score of each row, for explaining
         for q, vector in zip(queries, vectors, strict=True):
             if cfg.dense:
                 t0 = time.perf_counter()
@@ -151,6 +169,8 @@ class Retriever:
                 ranking = self.keyword.search(q, cfg.candidates, allowed=allowed)
                 timings["bm25"] = timings.get("bm25", 0.0) + time.perf_counter() - t0
                 rankings.append((ranking, cfg.bm25_weight))
+                for row, score in ranking:
+                    keyword_scores[row] = max(score, keyword_scores.get(row, 0.0))
         t0 = time.perf_counter()
         fused = rrf(rankings, k=cfg.rrf_k)
         pool = fused[: max(k, cfg.rerank.top_n if self.reranker else k)]
@@ -158,6 +178,8 @@ class Retriever:
         stored = self.index.vectors([row for row, _ in pool])
         dense_best = np.max(np.stack([stored @ v for v in vectors]), axis=0) if pool else []
         hits = self._score(queries, pool, chunks, [float(d) for d in dense_best], cross=cross)
+        for hit, (row, _) in zip(hits, pool, strict=True):
+            hit.scores["bm25"] = keyword_scores.get(row, 0.0)
         timings["fusion"] = time.perf_counter() - t0
         if self.reranker is not None and hits:
             t0 = time.perf_counter()

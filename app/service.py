@@ -1,9 +1,10 @@
-"""The running knowledge base: settings, models and the current index, kept fresh.
+"""A served knowledge base: its current index version, kept fresh, over shared models.
 
-One ``KnowledgeBase`` serves the HTTP app and the CLI's ``ask``. It loads the embedder,
-the generator and the current index version; each request first checks whether a build
-has published a newer version (one small file read) and switches to it, so rebuilding
-never needs a restart, and a failed build simply leaves the old version serving.
+``Models`` holds the one embedder and the one generator a process needs, made lazily;
+every ``KnowledgeBase`` (one per index, ``app.library``) shares them. A knowledge base
+loads its current index version; each request first checks whether a build has
+published a newer version (one small file read) and switches to it, so rebuilding never
+needs a restart, and a failed build simply leaves the old version serving.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class Loaded:
     version: str
 
 
-class KnowledgeBase:
+class Models:
+    """The embedder and the generator, each made once on first use and shared."""
+
     def __init__(
         self,
         settings: Settings,
@@ -49,24 +52,69 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
-        self.store: IndexStore = store_from(settings)
         self._generator = generator
         self._embedder = embedder
-        self._loaded: Loaded | None = None
         self._lock = threading.Lock()
-        self.error: NotesQAError | None = None
 
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = generator_from(self.settings)
+            with self._lock:
+                if self._generator is None:
+                    self._generator = generator_from(self.settings)
         return self._generator
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = embedder_from(self.settings, for_queries=True)
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = embedder_from(self.settings, for_queries=True)
         return self._embedder
+
+    def generator_health(self) -> Health:
+        """The model's state; a generator that cannot go down is always ready."""
+        generator = self._generator
+        if generator is None:
+            return Health("starting", "loading the model")
+        return generator.health() if isinstance(generator, Monitored) else Health("ready")
+
+    def close(self) -> None:
+        """Stop what runs beside this process (the model worker)."""
+        generator = self._generator
+        if isinstance(generator, Closeable):
+            generator.close()
+
+
+class KnowledgeBase:
+    """One index served: ``settings.index_name`` names it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        generator: Generator | None = None,
+        embedder: Embedder | None = None,
+        models: Models | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store: IndexStore = store_from(settings)
+        self.models = models or Models(settings, generator=generator, embedder=embedder)
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+        self.error: NotesQAError | None = None
+
+    @property
+    def name(self) -> str:
+        return self.store.name
+
+    @property
+    def generator(self) -> Generator:
+        return self.models.generator
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.models.embedder
 
     def load(self) -> Loaded:
         """The current index version, loading or switching to a newer one when needed."""
@@ -98,18 +146,17 @@ class KnowledgeBase:
     def ready(self) -> bool:
         return self._loaded is not None
 
+    def unload(self) -> None:
+        """Forget the loaded version (requests holding it finish with it); the next
+        request loads it again."""
+        with self._lock:
+            self._loaded = None
+
     def generator_health(self) -> Health:
-        """The model's state; a generator that cannot go down is always ready."""
-        generator = self._generator
-        if generator is None:
-            return Health("starting", "loading the model")
-        return generator.health() if isinstance(generator, Monitored) else Health("ready")
+        return self.models.generator_health()
 
     def close(self) -> None:
-        """Stop what runs beside this process (the model worker)."""
-        generator = self._generator
-        if isinstance(generator, Closeable):
-            generator.close()
+        self.models.close()
 
     def manifest(self) -> Manifest:
         return self.load().retriever.index.manifest

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ingest.errors import ConfigError
@@ -111,6 +111,9 @@ class ServerSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     queue_size: int = Field(4, ge=1)  # generations waiting behind the running one
     queue_timeout: float = Field(120.0, gt=0)  # seconds a question may wait for its turn
+    # Knowledge bases kept loaded at once; the least recently asked is unloaded past it
+    # (README "Knowledge bases" says what one costs in memory).
+    max_loaded_kbs: int = Field(4, ge=1)
 
 
 class Settings(BaseSettings):
@@ -118,6 +121,7 @@ class Settings(BaseSettings):
         env_prefix="NOTESQA_", env_nested_delimiter="__", extra="forbid"
     )
 
+    # The default knowledge base's documents; a new one's are in docs_dir/<name>/.
     docs_dir: Path = Path("notes")
     index_dir: Path = Path("indexes")
     index_name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
@@ -129,6 +133,9 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     server: ServerSettings = ServerSettings()
+    # Turns on the endpoints that change knowledge bases (NOTESQA_ADMIN_TOKEN); they
+    # answer 403 without it. A secret: never printed, logged or sent back.
+    admin_token: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(

@@ -75,8 +75,21 @@ class _Candidate:
     path: Path
 
 
+def folder_files(folder: Path, *, exclude: Sequence[Path] = ()) -> list[Path]:
+    """The files a build of ``folder`` sees: hidden ones and ``exclude``'s left out."""
+    skip = [e.resolve() for e in exclude]
+    files = []
+    for p in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts) or not p.is_file():
+            continue
+        if skip and any(p.resolve().is_relative_to(e) for e in skip):
+            continue
+        files.append(p)
+    return files
+
+
 def discover(
-    paths: Sequence[Path], report: BuildReport, *, max_bytes: int
+    paths: Sequence[Path], report: BuildReport, *, max_bytes: int, exclude: Sequence[Path] = ()
 ) -> tuple[list[_Candidate], bool]:
     """Files to index and whether every given path could be read."""
     found: dict[str, _Candidate] = {}
@@ -93,12 +106,7 @@ def discover(
             report.failed.append((str(given), "no such file or folder"))
             complete = False
         elif given.is_dir():
-            files = sorted(
-                p
-                for p in given.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(given).parts)
-            )
+            files = folder_files(given, exclude=exclude)
             supported = [p for p in files if p.suffix.lower() in LOADERS]
             for p in files:
                 if p.suffix.lower() not in LOADERS:
@@ -195,13 +203,15 @@ def build_index(
     max_file_bytes: int,
     full: bool = False,
     progress: Progress | None = None,
+    exclude: Sequence[Path] = (),
 ) -> BuildReport:
-    """Bring the index in line with ``paths``; publish a new version if anything is left."""
+    """Bring the index in line with ``paths`` (less the folders in ``exclude``); publish a
+    new version if anything is left."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     report = BuildReport(index=store.name)
     with store.lock():
-        candidates, complete = discover(paths, report, max_bytes=max_file_bytes)
+        candidates, complete = discover(paths, report, max_bytes=max_file_bytes, exclude=exclude)
         # Even with --full the current version is read: it tells added from updated and
         # keeps the chunks of a document that now fails to load.
         previous = _reusable(store, embedder, chunking, report)

@@ -3,6 +3,13 @@
     NotesQAError                 anything the user can act on; never a bare traceback
     ├── ConfigError              a setting or config file is wrong
     ├── InputError               bad user input (empty question, bad path, bad set file)
+    │   ├── AlreadyExistsError     a knowledge base of that name exists
+    │   ├── TooLargeError          an upload or request over its size limit
+    │   └── UnsupportedFileError   an upload whose type is not allowed or whose content
+    │                              is not what its suffix says
+    ├── NotFoundError            no such knowledge base, document or model
+    ├── AuthError                a changing endpoint without the right admin token
+    │   └── ForbiddenError         changing endpoints are off (no admin token configured)
     ├── DocumentError            one document could not be read (the build goes on)
     ├── IndexNotFoundError       no index has been built yet
     ├── IndexMismatchError       the index was built with another model or format
@@ -37,6 +44,30 @@ class ConfigError(NotesQAError):
 
 class InputError(NotesQAError):
     code = "invalid_input"
+
+
+class AlreadyExistsError(InputError):
+    code = "already_exists"
+
+
+class TooLargeError(InputError):
+    code = "too_large"
+
+
+class UnsupportedFileError(InputError):
+    code = "unsupported_file"
+
+
+class NotFoundError(NotesQAError):
+    code = "not_found"
+
+
+class AuthError(NotesQAError):
+    code = "unauthorized"
+
+
+class ForbiddenError(AuthError):
+    code = "forbidden"
 
 
 class DocumentError(NotesQAError):

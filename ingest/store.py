@@ -248,6 +248,19 @@ class IndexStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def locked(self) -> bool:
+        """Whether a build holds the lock now (a probe: it may change right after)."""
+        path = self.root / ".lock"
+        if not path.exists():
+            return False
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
     def publish(self, new: NewVersion) -> Path:
         """Write a complete new version and switch CURRENT to it. Call under ``lock()``."""
         self._remove_stale_builds()

@@ -1,4 +1,5 @@
-"""A real uvicorn server on a free loopback port, in a thread, and an SSE reader.
+"""A real uvicorn server on a free loopback port (in a thread, or as `notesqa serve` in
+its own process), and an SSE reader.
 
 Shared by the HTTP tests (``from live import Server``: tests/ is put on sys.path by
 tests/conftest.py).
@@ -7,9 +8,14 @@ tests/conftest.py).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,6 +62,64 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ServerProcess:
+    """`notesqa serve` in a child process, with ``env`` added to a clean environment
+    (no NOTESQA_* of the caller's); ``kill()`` sends SIGKILL, as a crash would."""
+
+    def __init__(self, env: dict[str, str], *, config: Path, log: Path, startup: float = 90):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("NOTESQA_")}
+        self.env = base | {"HF_HUB_OFFLINE": "1"} | env
+        self.config = config
+        self.log = log
+        self.startup = startup
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--config", str(self.config)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + self.startup
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{tail}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"the server was not ready within {self.startup} s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def sse_events(text: str) -> list[tuple[str, Any]]:

@@ -35,6 +35,7 @@ from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
 from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.passages import Passage, assemble
+from app.retrieve import hit_scores
 from app.settings import Settings
 from app.translate import translate_answer
 from ingest.errors import InputError
@@ -98,7 +99,11 @@ class Answerer:
             timings["rerank"] = result.timings["rerank"]
         top = max((h.relevance for h in result.hits), default=0.0)
         # Every query searched (a follow-up's forms, a translation) and each stage's figures.
-        checks: dict[str, Any] = {"queries": result.queries, "relevance": round(top, 4)}
+        checks: dict[str, Any] = {
+            "queries": result.queries,
+            "relevance": round(top, 4),
+            "passages": hit_scores(result.hits),  # each hit's scores, for explaining
+        }
         if not result.found:
             timings["total"] = time.perf_counter() - started
             threshold = self.retriever.settings.relevance_threshold

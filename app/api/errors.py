@@ -23,14 +23,13 @@ STATUS: dict[type[e.NotesQAError], int] = {
     e.ModelUnavailableError: 503,
     e.UpstreamError: 502,
     e.BusyError: 503,
+    e.AlreadyExistsError: 409,
+    e.TooLargeError: 413,
+    e.UnsupportedFileError: 415,
+    e.NotFoundError: 404,
+    e.AuthError: 401,
+    e.ForbiddenError: 403,
 }
-
-
-class NotFoundError(e.NotesQAError):
-    code = "not_found"
-
-
-STATUS[NotFoundError] = 404
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -48,6 +47,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(e.NotesQAError)
     async def domain(_: Request, exc: e.NotesQAError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        if isinstance(exc, e.AuthError) and not isinstance(exc, e.ForbiddenError):
+            headers = {"WWW-Authenticate": "Bearer"}
         return JSONResponse(error_body(exc.code, str(exc)), status_of(exc), headers=headers)
 
     @app.exception_handler(ClientGone)

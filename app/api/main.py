@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app.api import errors, openai_routes, routes
-from app.api.deps import KB
+from app.api import errors, kb_routes, openai_routes, routes
+from app.api.deps import Lib
 from app.api.gate import GenerationGate
+from app.library import DEFAULT, Library
 from app.llm.base import Generator
-from app.service import KnowledgeBase
+from app.rebuilds import Rebuilds
+from app.service import Models
 from app.settings import Settings
 from ingest.errors import NotesQAError
 
@@ -28,27 +30,29 @@ log = logging.getLogger("notesqa")
 
 def create_app(settings: Settings, *, generator: Generator | None = None) -> FastAPI:
     """The app; ``generator`` replaces the configured one (tests use a scripted one)."""
-    kb = KnowledgeBase(settings, generator=generator)
+    library = Library(settings, Models(settings, generator=generator))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Load models and the index in the background: /healthz answers at once, /readyz
         # once everything is loaded.
+        # The other knowledge bases load on their first question.
         def warm() -> None:
+            kb = library.get(DEFAULT)
             try:
                 kb.load()
-                log.info("notesqa ready: index %s, model %s", kb.store.name, kb.generator.name)
+                log.info("notesqa ready: index %s, model %s", kb.name, kb.generator.name)
             except NotesQAError as exc:
                 kb.error = exc
                 log.error("notesqa not ready: %s", exc)
 
         threading.Thread(target=warm, name="notesqa-warm", daemon=True).start()
-        marker = kb.store.mark_serving(os.getpid())
+        marker = library.mark_serving(os.getpid())
         try:
             yield
         finally:
             marker.unlink(missing_ok=True)
-            kb.close()  # stops the model worker
+            library.close()  # stops the model worker
 
     app = FastAPI(
         title="notesqa",
@@ -57,12 +61,14 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.kb = kb
+    app.state.library = library
+    app.state.rebuilds = Rebuilds(library)
     app.state.gate = GenerationGate(
         settings.server.queue_size, timeout=settings.server.queue_timeout
     )
     errors.install(app)
     app.include_router(routes.router)
+    app.include_router(kb_routes.router)
     app.include_router(openai_routes.router)
 
     @app.get("/healthz", tags=["ops"])
@@ -70,22 +76,23 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"])
-    def readyz(kb: KB) -> Any:
+    def readyz(library: Lib) -> Any:
         """200 when questions can be answered; 503 with ``status`` loading or degraded.
 
         ``degraded``: the index serves (search works) but the model cannot answer now,
         with the reason (the worker died and is restarting, or cannot load the model).
         """
+        kb = library.get(DEFAULT)
         if not kb.ready:
             message = str(kb.error) if kb.error else "loading the index and models"
             code = kb.error.code if kb.error else "loading"
             return JSONResponse({"status": "loading", **errors.error_body(code, message)}, 503)
         health = kb.generator_health()
         if health.state == "ready":
-            return {"status": "ready", "index": kb.store.name}
+            return {"status": "ready", "index": kb.name}
         code = "model_unavailable" if health.state == "degraded" else "loading"
         status = "degraded" if health.state == "degraded" else "loading"
-        body = {"status": status, "reason": health.reason, "index": kb.store.name}
+        body = {"status": status, "reason": health.reason, "index": kb.name}
         return JSONResponse(body | errors.error_body(code, health.reason), 503)
 
     if WEB.is_dir():

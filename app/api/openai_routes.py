@@ -1,9 +1,10 @@
 """OpenAI-compatible chat completions over the knowledge base.
 
 The last user message is the question and earlier user/assistant messages are its
-history; system messages are ignored (notesqa writes its own). The reply's sources come
-in an extra top-level ``sources`` field, and in the final chunk when streaming, so the
-official ``openai`` client and tools built on it work unchanged.
+history; system messages are ignored (notesqa writes its own). Each knowledge base is a
+model: ``notesqa`` is the default one, ``notesqa:<name>`` another (``/v1/models``). The
+reply's sources come in an extra top-level ``sources`` field, and in the final chunk when
+streaming, so the official ``openai`` client and tools built on it work unchanged.
 """
 
 from __future__ import annotations
@@ -17,28 +18,44 @@ from fastapi import APIRouter, Request
 from app.answer import Answer
 from app.api import sse
 from app.api.answering import start_answer
-from app.api.deps import Current, Gate
-from app.api.errors import NotFoundError, error_body
+from app.api.deps import Gate, Lib, current
+from app.api.errors import error_body
 from app.api.schemas import ChatRequest
+from app.library import DEFAULT, Library
 from app.llm.base import Message
-from ingest.errors import InputError, NotesQAError
+from ingest.errors import InputError, NotesQAError, NotFoundError
 
 MODEL_ID = "notesqa"
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
+def model_id(kb: str) -> str:
+    return MODEL_ID if kb == DEFAULT else f"{MODEL_ID}:{kb}"
+
+
+def kb_of(model: str, library: Library) -> str:
+    """The knowledge base a model id names (NotFoundError for any other model)."""
+    name = DEFAULT if model == MODEL_ID else model.removeprefix(f"{MODEL_ID}:")
+    if name == model or not library.exists(name):
+        served = ", ".join(model_id(n) for n in library.names())
+        raise NotFoundError(f"unknown model {model[:80]!r}; this server serves: {served}")
+    return name
+
+
 @router.get("/models")
-def models() -> dict[str, Any]:
+def models(library: Lib) -> dict[str, Any]:
+    """One model per knowledge base."""
     return {
         "object": "list",
-        "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notesqa"}],
+        "data": [
+            {"id": model_id(n), "object": "model", "created": 0, "owned_by": "notesqa"}
+            for n in library.names()
+        ],
     }
 
 
 def _split(body: ChatRequest) -> tuple[str, list[Message]]:
-    if body.model != MODEL_ID:
-        raise NotFoundError(f"unknown model {body.model!r}; this server serves {MODEL_ID!r}")
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
         raise InputError("the last message must be the user's question")
@@ -47,22 +64,22 @@ def _split(body: ChatRequest) -> tuple[str, list[Message]]:
 
 
 @router.post("/chat/completions")
-async def chat_completions(
-    body: ChatRequest, request: Request, current: Current, gate: Gate
-) -> Any:
+async def chat_completions(body: ChatRequest, request: Request, library: Lib, gate: Gate) -> Any:
+    kb = kb_of(body.model, library)
     question, history = _split(body)
+    loaded = current(library, kb)
     gone = request.is_disconnected
-    run = await start_answer(gate, current, question, gone=gone, history=history)
+    run = await start_answer(gate, loaded, question, gone=gone, history=history)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:
-        return sse.RunStream(run, ChunkEvents(cid, created))
+        return sse.RunStream(run, ChunkEvents(cid, created, body.model))
     final = await run.final(gone)
     return {
         "id": cid,
         "object": "chat.completion",
         "created": created,
-        "model": MODEL_ID,
+        "model": body.model,
         "choices": [
             {
                 "index": 0,
@@ -78,9 +95,10 @@ async def chat_completions(
 class ChunkEvents:
     """``chat.completion.chunk`` events, then ``[DONE]``; an error as an error body."""
 
-    def __init__(self, cid: str, created: int) -> None:
+    def __init__(self, cid: str, created: int, model: str) -> None:
         self._cid = cid
         self._created = created
+        self._model = model
         self._streamed = ""
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
@@ -89,7 +107,7 @@ class ChunkEvents:
                 "id": self._cid,
                 "object": "chat.completion.chunk",
                 "created": self._created,
-                "model": MODEL_ID,
+                "model": self._model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
                 **extra,
             }

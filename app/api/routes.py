@@ -1,13 +1,16 @@
-"""The native API: search, ask (JSON or SSE), index status and documents."""
+"""The native API: search, ask (JSON or SSE), index status and documents, each over a
+knowledge base named by ``kb`` (default ``default``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 
 from app.answer import Answer
 from app.api import sse
 from app.api.answering import start_answer
-from app.api.deps import KB, Current, Gate
+from app.api.deps import Gate, Lib, current
 from app.api.errors import error_body, status_of
 from app.api.schemas import (
     AskRequest,
@@ -19,29 +22,54 @@ from app.api.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from app.explain import explain_answer, explain_search
+from app.library import DEFAULT
 from app.llm.base import Message
+from app.settings import Settings
 from ingest.errors import NotesQAError
 
 router = APIRouter(prefix="/api", tags=["notesqa"])
 
 
 @router.post("/search")
-def search(body: SearchRequest, current: Current) -> SearchResponse:
-    result = current.search(body.query, top_k=body.top_k, sources=body.sources)
+def search(body: SearchRequest, library: Lib) -> SearchResponse:
+    loaded = current(library, body.kb)
+    result = loaded.search(body.query, top_k=body.top_k, sources=body.sources)
+    explained = None
+    if body.explain:
+        explained = explain_search(
+            body.query, result, index=loaded.retriever.index, settings=library.settings
+        ).as_dict()
     return SearchResponse(
-        hits=[HitOut.model_validate(h.as_dict()) for h in result.hits], found=result.found
+        kb=body.kb,
+        hits=[HitOut.model_validate(h.as_dict() | {"scores": h.scores}) for h in result.hits],
+        found=result.found,
+        translation=result.translation,
+        explain=explained,
     )
+
+
+def answer_reply(answer: Answer, settings: Settings, *, explain: bool) -> dict[str, Any]:
+    data = answer.as_dict()
+    if explain:
+        data["explain"] = explain_answer(answer, settings=settings).as_dict()
+    return data
 
 
 class NativeEvents:
     """``token`` events as the model writes, then ``done`` with the reply, or ``error``."""
+
+    def __init__(self, settings: Settings, *, explain: bool) -> None:
+        self._settings = settings
+        self._explain = explain
 
     def start(self) -> list[str]:
         return []
 
     def item(self, item: str | Answer) -> list[str]:
         if isinstance(item, Answer):
-            return [sse.event(item.as_dict(), name="done")]
+            reply = answer_reply(item, self._settings, explain=self._explain)
+            return [sse.event(reply, name="done")]
         return [sse.event({"text": item}, name="token")]
 
     def error(self, exc: NotesQAError) -> list[str]:
@@ -58,13 +86,14 @@ class NativeEvents:
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE"}},
 )
 async def ask(
-    body: AskRequest, request: Request, current: Current, gate: Gate
+    body: AskRequest, request: Request, library: Lib, gate: Gate
 ) -> AskResponse | sse.RunStream:
+    loaded = current(library, body.kb)
     history = [Message(t.role, t.content) for t in body.history]
     gone = request.is_disconnected
     run = await start_answer(
         gate,
-        current,
+        loaded,
         body.question,
         gone=gone,
         history=history,
@@ -72,29 +101,35 @@ async def ask(
         sources=body.sources,
     )
     if not body.stream:
-        return AskResponse.model_validate((await run.final(gone)).as_dict())
-    return sse.RunStream(run, NativeEvents())
+        final = await run.final(gone)
+        return AskResponse.model_validate(
+            answer_reply(final, library.settings, explain=body.explain)
+        )
+    return sse.RunStream(run, NativeEvents(library.settings, explain=body.explain))
 
 
 @router.get("/index")
-def index_status(kb: KB, current: Current) -> IndexStatus:
-    m = current.retriever.index.manifest
+def index_status(library: Lib, kb: str = DEFAULT) -> IndexStatus:
+    loaded = current(library, kb)
+    m = loaded.retriever.index.manifest
     return IndexStatus(
-        index=kb.store.name,
-        version=current.version,
+        index=kb,
+        version=loaded.version,
         embedding_model=m.embedding_model,
         dim=m.dim,
         chunking=m.chunking,
         documents=len(m.documents),
         chunks=m.chunks,
         built_at=m.built_at,
-        llm={"backend": kb.settings.llm.backend, "model": kb.generator.name},
+        llm={"backend": library.settings.llm.backend, "model": library.models.generator.name},
     )
 
 
 @router.get("/documents")
-def documents(current: Current) -> DocumentsResponse:
-    m = current.retriever.index.manifest
+def documents(library: Lib, kb: str = DEFAULT) -> DocumentsResponse:
+    """What the served version of ``kb`` holds (``/api/kbs/{kb}/documents`` also lists
+    the files of its folder that are not indexed yet)."""
+    m = current(library, kb).retriever.index.manifest
     return DocumentsResponse(
         documents=[
             DocumentOut(

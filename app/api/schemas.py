@@ -12,9 +12,14 @@ class Turn(BaseModel):
     content: str = Field(max_length=20_000)
 
 
+KB_FIELD = Field("default", min_length=1, max_length=64, description="knowledge base name")
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=2000)
+    kb: str = KB_FIELD
+    explain: bool = Field(False, description="say why the question would be answered or refused")
     top_k: int = Field(5, ge=1, le=50)
     sources: list[str] | None = Field(None, description="file names or globs to search in")
 
@@ -30,16 +35,22 @@ class HitOut(BaseModel):
     chunk_id: str
     start: int
     end: int
+    scores: dict[str, float] = {}  # dense, bm25, fused, coverage (rerank when reranking)
 
 
 class SearchResponse(BaseModel):
+    kb: str
     hits: list[HitOut]
     found: bool
+    translation: str | None = None
+    explain: dict[str, Any] | None = None
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=2000)
+    kb: str = KB_FIELD
+    explain: bool = Field(False, description="say stage by stage why it was answered or refused")
     top_k: int | None = Field(None, ge=1, le=20)
     history: list[Turn] = Field(default_factory=list, max_length=50)
     stream: bool = False
@@ -79,6 +90,7 @@ class AskResponse(BaseModel):
     query: str = ""
     refusal: RefusalOut | None = None
     checks: dict[str, Any] = {}
+    explain: dict[str, Any] | None = None
 
 
 class IndexStatus(BaseModel):
@@ -103,6 +115,29 @@ class DocumentOut(BaseModel):
 
 class DocumentsResponse(BaseModel):
     documents: list[DocumentOut]
+
+
+class KBCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+
+
+class KBOut(BaseModel):
+    name: str
+    docs_dir: str | None
+    created_at: str
+    indexed: bool
+    documents: int
+    chunks: int
+    built_at: str
+    version: str
+    loaded: bool
+
+
+class KBsResponse(BaseModel):
+    kbs: list[KBOut]
+    admin: bool  # whether the changing endpoints are on (an admin token is configured)
+    default: str
 
 
 # OpenAI-compatible chat completions: only the fields notesqa reads; others are accepted.

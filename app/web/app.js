@@ -4,7 +4,10 @@
 // names, error messages) reaches the page through text nodes, never as HTML.
 
 import { formatDate, formatSeconds, t, translatePage } from "./i18n.js";
+import { initHitTest } from "./hittest.js";
+import { initKnowledgeBases } from "./kbs.js";
 import { CITATION, citationNumbers, renderMarkdown } from "./markdown.js";
+import { getJson, h, responseError } from "./util.js";
 
 // The server keeps only its last few turns (answer.max_history_turns); more would only
 // cost upload time.
@@ -16,8 +19,6 @@ const ui = {
   kb: $("kb"),
   kbToggle: $("kb-toggle"),
   kbClose: $("kb-close"),
-  kbState: $("kb-state"),
-  kbList: $("kb-list"),
   status: $("status"),
   timings: $("timings"),
   newChat: $("new-chat"),
@@ -42,19 +43,8 @@ const state = {
   controller: null, // AbortController of the answer in flight
   conversationId: 0, // bumped by "New chat" so a late answer cannot refill the history
   opener: null, // what opened the passage panel, to give focus back to
+  kb: null, // the knowledge base the conversation is about
 };
-
-/** Create an element; attributes via `attrs`, children as nodes or strings (text nodes). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name === "class") el.className = value;
-    else el.setAttribute(name, value === true ? "" : String(value));
-  }
-  el.append(...children.filter((c) => c !== null && c !== undefined && c !== ""));
-  return el;
-}
 
 // ---------------------------------------------------------------- server-sent events
 
@@ -109,27 +99,6 @@ function parseEvent(block) {
   } catch {
     return { type, data: null };
   }
-}
-
-/** A readable sentence for a failed response: the body's error.message when there is one. */
-async function responseError(response) {
-  let message = "";
-  try {
-    const body = await response.json();
-    message = body?.error?.message ?? detailMessage(body?.detail) ?? "";
-  } catch {
-    // not JSON: fall back to the status line
-  }
-  return message
-    ? t("errorHttp", { status: response.status, message })
-    : t("errorHttpNoBody", { status: response.status, statusText: response.statusText });
-}
-
-// FastAPI's own validation errors arrive as {"detail": [...]} if a route escapes the handler.
-function detailMessage(detail) {
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail) && detail.length) return detail.map((d) => d?.msg ?? "").join("; ");
-  return null;
 }
 
 // ---------------------------------------------------------------- one question and answer
@@ -318,6 +287,7 @@ async function ask(question) {
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
         body: JSON.stringify({
           question,
+          kb: kbs.current(),
           history: state.history.slice(-MAX_HISTORY_MESSAGES),
           stream: true,
         }),
@@ -508,20 +478,9 @@ function highlighted(text, range) {
 
 // ---------------------------------------------------------------- status and knowledge base
 
-async function getJson(url) {
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
-  } catch {
-    throw new Error(t("errorNetwork"));
-  }
-  if (!response.ok) throw new Error(await responseError(response));
-  return response.json();
-}
-
 async function loadStatus() {
   try {
-    const info = await getJson("/api/index");
+    const info = await getJson(`/api/index?kb=${encodeURIComponent(kbs.current())}`);
     const model = shortModel(info.llm);
     const parts = [
       t("statusIndex", { index: info.index }),
@@ -560,62 +519,12 @@ function shortModel(llm) {
   return !backend || model === backend ? model : `${model} (${backend})`;
 }
 
-async function loadDocuments() {
-  try {
-    const { documents } = await getJson("/api/documents");
-    const sorted = [...(documents ?? [])].sort((a, b) => a.source.localeCompare(b.source));
-    ui.kbList.replaceChildren(...sorted.map(documentItem));
-    ui.kbState.hidden = sorted.length > 0;
-    ui.kbState.textContent = sorted.length ? "" : t("documentsEmpty");
-    ui.kbState.classList.remove("kb__state--error");
-  } catch (error) {
-    ui.kbList.replaceChildren();
-    ui.kbState.hidden = false;
-    ui.kbState.textContent = t("documentsError", { message: error.message });
-    ui.kbState.classList.add("kb__state--error");
-  }
-}
-
-function documentItem(doc) {
-  const meta = [t("chunks", { n: doc.chunks })];
-  if (doc.pages != null) meta.push(t("pages", { n: doc.pages }));
-  if (typeof doc.size === "number") meta.push(formatBytes(doc.size));
-  return h(
-    "li",
-    { class: "doc" },
-    h("span", { class: "doc__icon", "aria-hidden": "true" }),
-    h(
-      "div",
-      { class: "doc__text" },
-      h("p", { class: "doc__name", title: doc.source }, doc.source),
-      h("p", { class: "doc__meta" }, meta.join(" · ")),
-      doc.indexed_at
-        ? h(
-            "p",
-            { class: "doc__meta" },
-            h(
-              "time",
-              { datetime: doc.indexed_at },
-              t("indexedAt", { date: formatDate(doc.indexed_at) }),
-            ),
-          )
-        : null,
-    ),
-  );
-}
-
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 // ---------------------------------------------------------------- wiring
 
 function openKnowledgeBase() {
   ui.app.classList.add("kb-open");
   ui.kbToggle.setAttribute("aria-expanded", "true");
-  loadDocuments();
+  kbs.reloadDocuments();
   ui.kbClose.focus();
 }
 
@@ -682,7 +591,17 @@ function wire() {
 }
 
 translatePage();
+// Another knowledge base is another conversation; a rebuild changes the status counts.
+const kbs = initKnowledgeBases({
+  onChange: ({ kb }) => {
+    if (kb && kb !== state.kb) {
+      if (state.kb !== null) newChat();
+      state.kb = kb;
+    }
+    loadStatus();
+  },
+});
+initHitTest({ kb: () => kbs.current() });
 wire();
-loadStatus();
-loadDocuments();
+kbs.start();
 ui.question.focus();

@@ -52,7 +52,8 @@ def test_answer_streams_with_citations_that_open_their_passage(
     page = open_page(locale="zh-CN", width=1280, height=800)
     with page.expect_request("**/api/ask") as request:
         answer = ask(page, ANSWERABLE)
-    assert request.value.post_data_json == {"question": ANSWERABLE, "history": [], "stream": True}
+    body = request.value.post_data_json
+    assert body == {"question": ANSWERABLE, "kb": "default", "history": [], "stream": True}
     response = request.value.response()
     assert response is not None
     assert response.headers["content-type"].startswith("text/event-stream")

@@ -1,0 +1,88 @@
+"""``notesqa kb list|create|delete``: the knowledge bases, as ``/api/kbs`` manages them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli_common import ConfigOpt, cli_settings, out, run_body
+
+kb_app = typer.Typer(
+    no_args_is_help=True,
+    help="Manage knowledge bases: each is an index with its own documents folder.",
+)
+
+
+@kb_app.command("list")
+def list_kbs(config: ConfigOpt = None) -> None:
+    """Every knowledge base, its folder and what its index holds."""
+
+    def body() -> None:
+        from app.library import Library
+
+        library = Library(cli_settings(config))
+        for name in library.names():
+            info = library.info(name)
+            state = (
+                f"{info.documents} documents, {info.chunks} chunks, built {info.built_at}"
+                if info.indexed
+                else "not built yet"
+            )
+            folder = info.docs_dir or "(built from paths given to `notesqa build`)"
+            out.print(f"{name}\t{folder}\t{state}", highlight=False, markup=False)
+
+    run_body(body)
+
+
+@kb_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="letters, digits, '_' or '-'")],
+    docs: Annotated[
+        Path | None, typer.Option("--docs", help="its documents folder (default docs_dir/NAME)")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an empty knowledge base: add files to its folder, then build it."""
+
+    def body() -> None:
+        from app.library import Library
+
+        info = Library(cli_settings(config)).create(name, docs_dir=docs)
+        out.print(
+            f"knowledge base {info.name}: put documents in {info.docs_dir}, then run "
+            f"`notesqa build --index {info.name}`",
+            highlight=False,
+            markup=False,
+        )
+
+    run_body(body)
+
+
+@kb_app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="the knowledge base")],
+    purge: Annotated[
+        bool,
+        typer.Option("--purge", help="also delete its documents folder (when notesqa made it)"),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete a knowledge base's index (its documents stay unless --purge)."""
+
+    def body() -> None:
+        from app.library import Library
+
+        library = Library(cli_settings(config))
+        folder = library.docs_dir(name)
+        if not yes:
+            typer.confirm(f"delete knowledge base {name!r}?", abort=True)
+        removed = library.delete(name, purge_documents=purge)
+        line = f"deleted knowledge base {name}"
+        if folder is not None and not removed:
+            line += f"; its documents stay in {folder}"
+        out.print(line, highlight=False, markup=False)
+
+    run_body(body)

@@ -1,0 +1,257 @@
+"""The knowledge bases of one installation: names, folders, and the ones served.
+
+A knowledge base is a named index under ``index_dir`` with a documents folder. The
+bundled ``default`` one indexes ``docs_dir``; one made with ``notesqa kb create NAME``
+or ``POST /api/kbs`` gets ``docs_dir/NAME/`` (or a folder named at creation), recorded
+in ``index_dir/NAME/kb.json``. Building ``default`` leaves out the folders of the other
+knowledge bases that lie inside ``docs_dir``, so no document is indexed twice.
+
+``Library`` serves them all from one process: each is loaded on its first question and
+shares the one embedder and generator (``app.service.Models``); past
+``server.max_loaded_kbs`` the least recently asked is unloaded again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.service import KnowledgeBase, Models
+from app.settings import Settings
+from app.wiring import chunking_from, store_from
+from ingest.build import BuildReport, Progress, build_index
+from ingest.embed import Embedder
+from ingest.errors import AlreadyExistsError, InputError, NotFoundError
+from ingest.store import IndexStore, Manifest, now_iso
+
+DEFAULT = "default"
+META = "kb.json"
+# A name is one plain folder name: no separators, no dots (so never "." or ".."), no
+# leading "-" an option parser could take for a flag.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise InputError(
+            f"bad knowledge base name {name[:80]!r}: use 1-64 letters, digits, '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(slots=True)
+class KBInfo:
+    name: str
+    docs_dir: str | None  # None: built from paths given on the command line
+    created_at: str
+    indexed: bool
+    documents: int = 0
+    chunks: int = 0
+    built_at: str = ""
+    version: str = ""
+    loaded: bool = False
+
+
+class Library:
+    def __init__(self, settings: Settings, models: Models | None = None) -> None:
+        self.settings = settings
+        self.models = models or Models(settings)
+        self._served: OrderedDict[str, KnowledgeBase] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ names and folders
+
+    def names(self) -> list[str]:
+        found = {DEFAULT}
+        root = self.settings.index_dir
+        if root.is_dir():
+            for path in root.iterdir():
+                if NAME.match(path.name) and (
+                    (path / META).is_file() or (path / "CURRENT").is_file()
+                ):
+                    found.add(path.name)
+        return sorted(found, key=lambda n: (n != DEFAULT, n))
+
+    def exists(self, name: str) -> bool:
+        return NAME.match(name) is not None and name in self.names()
+
+    def require(self, name: str) -> str:
+        check_name(name)
+        if name not in self.names():
+            raise NotFoundError(f"no knowledge base named {name!r}; see GET /api/kbs")
+        return name
+
+    def store(self, name: str) -> IndexStore:
+        return store_from(self.settings, self.require(name))
+
+    def docs_dir(self, name: str) -> Path | None:
+        """The folder a knowledge base is built from (None: it was built from paths)."""
+        if self.require(name) == DEFAULT:
+            return self.settings.docs_dir
+        meta = self._meta(name)
+        folder = meta.get("docs_dir")
+        return Path(folder) if folder else None
+
+    def _meta(self, name: str) -> dict[str, str]:
+        path = self.settings.index_dir / name / META
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def info(self, name: str) -> KBInfo:
+        store = self.store(name)
+        folder = self.docs_dir(name)
+        info = KBInfo(
+            name=name,
+            docs_dir=str(folder) if folder is not None else None,
+            created_at=self._meta(name).get("created_at", ""),
+            indexed=store.current_path() is not None,
+            loaded=self.is_loaded(name),
+        )
+        if info.indexed:
+            manifest: Manifest = store.read_manifest()
+            info.documents = len(manifest.documents)
+            info.chunks = manifest.chunks
+            info.built_at = manifest.built_at
+            path = store.current_path()
+            info.version = path.name if path else ""
+        return info
+
+    def create(self, name: str, *, docs_dir: Path | None = None) -> KBInfo:
+        """A new, empty knowledge base; its documents folder is made if missing."""
+        check_name(name)
+        if name in self.names():
+            raise AlreadyExistsError(f"a knowledge base named {name!r} exists already")
+        folder = docs_dir or self.settings.docs_dir / name
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        root = self.settings.index_dir / name
+        root.mkdir(parents=True, exist_ok=True)
+        meta = {"name": name, "docs_dir": str(folder), "created_at": now_iso()}
+        tmp = root / f"{META}.tmp"
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(root / META)
+        return self.info(name)
+
+    def delete(self, name: str, *, purge_documents: bool = False) -> bool:
+        """Remove a knowledge base's index (never ``default``'s); with
+        ``purge_documents`` also its documents folder when notesqa made it
+        (``docs_dir/NAME``). True when the documents were removed."""
+        self.require(name)
+        if name == DEFAULT:
+            raise InputError("the default knowledge base cannot be deleted")
+        store = store_from(self.settings, name)
+        folder = self.docs_dir(name)
+        with store.lock():  # not while a build (the CLI's or a rebuild) writes it
+            with self._lock:
+                served = self._served.pop(name, None)
+            if served is not None:
+                served.unload()
+            shutil.rmtree(store.root)
+        own = self.settings.docs_dir / name
+        if purge_documents and folder is not None and folder.resolve() == own.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+            return True
+        return False
+
+    # ------------------------------------------------------------ serving
+
+    def settings_for(self, name: str) -> Settings:
+        return self.settings.model_copy(update={"index_name": name})
+
+    def get(self, name: str = DEFAULT) -> KnowledgeBase:
+        """The served knowledge base (made on first use; unknown names: NotFoundError)."""
+        self.require(name)
+        with self._lock:
+            kb = self._served.get(name)
+            if kb is None:
+                kb = KnowledgeBase(self.settings_for(name), models=self.models)
+                self._served[name] = kb
+            self._served.move_to_end(name)
+            # Memory stays bounded: at most max_loaded_kbs loaded, counting this one;
+            # the least recently used go first, never ``default`` (readiness reports on it).
+            others = [k for k in self._served.values() if k.ready and k is not kb]
+            excess = len(others) - (self.settings.server.max_loaded_kbs - 1)
+            for old in [k for k in others if k.name != DEFAULT][: max(0, excess)]:
+                old.unload()
+        return kb
+
+    def is_loaded(self, name: str) -> bool:
+        served = self._served.get(name)
+        return served is not None and served.ready
+
+    def close(self) -> None:
+        self.models.close()
+
+    # A running server marks the index folder, so a build (of any knowledge base) can
+    # yield the CPU to it (`notesqa build`).
+    def mark_serving(self, pid: int) -> Path:
+        return IndexStore(self.settings.index_dir).mark_serving(pid)
+
+    def serving_pids(self) -> list[int]:
+        return IndexStore(self.settings.index_dir).serving_pids()
+
+    # ------------------------------------------------------------ building
+
+    def sources(self, name: str) -> tuple[list[Path], list[Path]]:
+        """The folders a build of ``name`` reads, and those inside them it leaves out
+        (other knowledge bases' folders within the default one's)."""
+        folder = self.docs_dir(name)
+        if folder is None:
+            raise InputError(
+                f"knowledge base {name!r} was built from paths given to `notesqa build`: "
+                "give them again (it has no documents folder of its own)"
+            )
+        exclude: list[Path] = []
+        if name == DEFAULT:
+            for other in self.names():
+                other_dir = self.docs_dir(other) if other != DEFAULT else None
+                if other_dir is not None and _inside(other_dir, folder):
+                    exclude.append(other_dir)
+        return [folder], exclude
+
+    def build(
+        self,
+        name: str,
+        *,
+        embedder: Embedder,
+        paths: Sequence[Path] | None = None,
+        full: bool = False,
+        progress: Progress | None = None,
+        settings: Settings | None = None,
+    ) -> BuildReport:
+        """Build (incrementally) a knowledge base from its folder or from ``paths``."""
+        settings = settings or self.settings
+        exclude: list[Path] = []
+        if paths:
+            given = list(paths)
+        else:
+            given, exclude = self.sources(name)
+        return build_index(
+            given,
+            store=store_from(settings, name),
+            embedder=embedder,
+            chunking=chunking_from(settings),
+            max_file_bytes=int(settings.max_file_mb * 1_000_000),
+            full=full,
+            progress=progress,
+            exclude=exclude,
+        )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

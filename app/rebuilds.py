@@ -1,0 +1,158 @@
+"""Rebuilds in the background, one per knowledge base, with progress per stage.
+
+A rebuild is the same incremental ``build_index`` the CLI runs, on a thread of the
+server, embedding with the server's own (one-thread) embedder so answering keeps its
+cores. Questions go on being answered from the current version; the build publishes a
+complete new one atomically and the knowledge base switches to it (loading it here, so
+no question waits for the load). The index's file lock keeps a CLI build and a rebuild
+of the same knowledge base apart: whichever comes second is refused with a message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from app.library import Library
+from ingest.errors import BuildInProgressError, NotesQAError
+
+log = logging.getLogger(__name__)
+State = Literal["idle", "running", "done", "failed"]
+LAST = "last_rebuild.json"  # beside the index's versions: the last rebuild, after a restart
+
+
+@dataclass(slots=True)
+class Stage:
+    name: str
+    total: int
+    done: int = 0
+
+
+@dataclass(slots=True)
+class RebuildStatus:
+    kb: str
+    state: State = "idle"
+    stages: list[Stage] = field(default_factory=list)
+    started_at: float | None = None
+    finished_at: float | None = None
+    report: dict[str, Any] | None = None  # the last build's report (counts, failures)
+    error: dict[str, str] | None = None  # {"code", "message"} when it failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _StageProgress:
+    """``ingest.build.Progress`` that records the stages into a status."""
+
+    def __init__(self, status: RebuildStatus, lock: threading.Lock) -> None:
+        self._status = status
+        self._lock = lock
+
+    def start(self, stage: str, total: int) -> None:
+        with self._lock:
+            if self._status.stages:
+                last = self._status.stages[-1]
+                last.done = last.total
+            self._status.stages.append(Stage(stage, total))
+
+    def advance(self, n: int = 1) -> None:
+        with self._lock:
+            if self._status.stages:
+                stage = self._status.stages[-1]
+                stage.done = min(stage.total, stage.done + n)
+
+
+class Rebuilds:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self._status: dict[str, RebuildStatus] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def status(self, name: str) -> RebuildStatus:
+        self.library.require(name)
+        with self._lock:
+            status = self._status.get(name) or self._last(name)
+            return RebuildStatus(
+                **{**asdict(status), "stages": [Stage(**asdict(s)) for s in status.stages]}
+            )
+
+    def _last(self, name: str) -> RebuildStatus:
+        """The last finished rebuild as recorded on disk (idle when there is none)."""
+        try:
+            data = json.loads((self.library.store(name).root / LAST).read_text(encoding="utf-8"))
+            data["stages"] = [Stage(**s) for s in data.get("stages", [])]
+            return RebuildStatus(**data)
+        except (OSError, ValueError, TypeError):
+            return RebuildStatus(name)
+
+    def running(self, name: str) -> bool:
+        with self._lock:
+            thread = self._threads.get(name)
+            return thread is not None and thread.is_alive()
+
+    def start(self, name: str, *, full: bool = False) -> RebuildStatus:
+        """Start a rebuild; BuildInProgressError when one (or a CLI build) is running."""
+        self.library.require(name)
+        self.library.sources(name)  # a knowledge base without a folder: say so now
+        with self._lock:
+            thread = self._threads.get(name)
+            if thread is not None and thread.is_alive():
+                raise BuildInProgressError(f"a rebuild of {name!r} is running already")
+            if self.library.store(name).locked():
+                raise BuildInProgressError(
+                    f"another build of {name!r} is running (`notesqa build`?); "
+                    "try again when it has finished"
+                )
+            status = RebuildStatus(name, "running", started_at=time.time())
+            self._status[name] = status
+            thread = threading.Thread(
+                target=self._run, args=(name, status, full), name=f"rebuild-{name}", daemon=True
+            )
+            self._threads[name] = thread
+            thread.start()
+        return self.status(name)
+
+    def wait(self, name: str, timeout: float | None = None) -> RebuildStatus:
+        with self._lock:
+            thread = self._threads.get(name)
+        if thread is not None:
+            thread.join(timeout)
+        return self.status(name)
+
+    def _run(self, name: str, status: RebuildStatus, full: bool) -> None:
+        progress = _StageProgress(status, self._lock)
+        try:
+            report = self.library.build(
+                name, embedder=self.library.models.embedder, full=full, progress=progress
+            )
+            kb = self.library.get(name)
+            kb.load()  # switch now, so no question pays for loading the new version
+            state: State = "done"
+            error = None
+            result: dict[str, Any] | None = asdict(report)
+        except NotesQAError as exc:
+            state, error, result = "failed", {"code": exc.code, "message": str(exc)}, None
+        except Exception as exc:  # a bug: keep serving, report it, log the traceback
+            log.exception("rebuild of %s failed", name)
+            state = "failed"
+            error = {"code": "internal_error", "message": f"unexpected {type(exc).__name__}"}
+            result = None
+        with self._lock:
+            status.state = state
+            status.error = error
+            status.report = result
+            status.finished_at = time.time()
+            record = json.dumps(status.as_dict(), ensure_ascii=False)
+        try:
+            root = self.library.store(name).root
+            (root / f"{LAST}.tmp").write_text(record, encoding="utf-8")
+            (root / f"{LAST}.tmp").replace(root / LAST)
+        except (OSError, NotesQAError):  # deleted meanwhile, or read-only: memory has it
+            pass
+        log.info("rebuild of %s: %s", name, state if error is None else error["message"])

@@ -1,0 +1,131 @@
+"""The knowledge-base panel and the hit-testing view in a real Chromium, against a real
+`notesqa serve` with an admin token (extractive generator, no LLM), over a private copy
+of the notes index and folder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from live import ROOT, ServerProcess
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+TOKEN = "page-admin-token"
+OpenPage = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def server_url(notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Overrides conftest's: this server has an admin token and its own writable copy."""
+    root = tmp_path_factory.mktemp("kb-page")
+    shutil.copytree(notes_index_dir, root / "indexes")
+    shutil.copytree(ROOT / "notes", root / "docs")
+    env = {
+        "NOTESQA_INDEX_DIR": str(root / "indexes"),
+        "NOTESQA_DOCS_DIR": str(root / "docs"),
+        "NOTESQA_ADMIN_TOKEN": TOKEN,
+    }
+    server = ServerProcess(env, config=ROOT / "configs" / "test.yaml", log=root / "server.log")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def ask(page: Page, question: str) -> None:
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    expect(page.locator("#conversation .msg--assistant").last).to_have_attribute(
+        "aria-busy", "false"
+    )
+
+
+def test_create_upload_ask_delete_from_the_page(
+    open_page: OpenPage, server_url: str, tmp_path: Path
+) -> None:
+    page = open_page(locale="zh-CN")
+    expect(page.locator("#kb-select")).to_have_value("default")
+    expect(page.locator("#kb-admin")).to_be_visible()
+
+    # Creating asks for the token once; it is kept for the browser session.
+    page.fill("#kb-new-name", "team")
+    page.click("#kb-create button[type=submit]")
+    expect(page.locator("#kb-token")).to_be_focused()
+    page.fill("#kb-token", TOKEN)
+    page.click("#kb-token-save")
+    page.click("#kb-create button[type=submit]")
+    expect(page.locator("#kb-select")).to_have_value("team")
+    expect(page.locator("#kb-state")).to_contain_text("还没有文档")
+
+    files = [tmp_path / "roster.txt", tmp_path / "menu.md"]
+    files[0].write_text("值班表：周一由林晓负责机房巡检。", encoding="gbk")
+    files[1].write_text("# 食堂\n\n周五的午餐是牛肉面。", encoding="utf-8")
+    page.set_input_files("#kb-files", [str(f) for f in files])
+    expect(page.locator("#kb-message")).to_contain_text("索引已重建", timeout=60_000)
+    expect(page.locator("#kb-progress .stage")).to_have_count(5)
+    expect(page.locator("#kb-list .doc .doc__name")).to_have_text(["menu.md", "roster.txt"])
+
+    with page.expect_request("**/api/ask") as request:
+        ask(page, "周一谁负责机房巡检？")
+    assert request.value.post_data_json["kb"] == "team"
+    answer = page.locator("#conversation .msg--assistant").last
+    expect(answer).to_contain_text("林晓")
+    expect(answer.locator(".chip__name")).to_have_text(["roster.txt"])
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('#kb-list .doc:has-text("menu.md") .doc__delete').click()
+    expect(page.locator("#kb-message")).to_contain_text("移除 1", timeout=60_000)
+    expect(page.locator("#kb-list .doc .doc__name")).to_have_text(["roster.txt"])
+
+    # Back on default, the team's documents are not there.
+    page.select_option("#kb-select", "default")
+    expect(page.locator("#kb-list .doc")).to_have_count(5)
+    expect(page.locator("#conversation .msg")).to_have_count(0)  # a new conversation
+
+
+def test_hit_testing_shows_scores_and_why_it_refuses(open_page: OpenPage) -> None:
+    page = open_page(locale="zh-CN")
+    page.click("#hittest-open")
+    expect(page.locator("#hittest")).to_be_visible()
+    expect(page.locator("#hittest-query")).to_be_focused()
+    page.fill("#hittest-query", "FlashAttention 是如何减少显存读写的？")
+    page.press("#hittest-query", "Enter")
+    decision = page.locator(".hittest__decision")
+    expect(decision).to_have_attribute("data-decision", "refuse")
+    expect(decision).to_contain_text("会被拒答")
+    expect(decision.locator(".hittest__reason")).to_contain_text("< threshold 0.50")
+    headers = page.locator(".hittest__table th")
+    expect(headers).to_contain_text(["#", "段落", "相关度", "向量", "关键词", "融合"])
+    expect(page.locator(".hittest__table tbody tr")).to_have_count(5)
+
+    page.fill("#hittest-query", "外挂知识库的具体流程是什么？")
+    page.click("#hittest-form button[type=submit]")
+    expect(decision).to_have_attribute("data-decision", "model decides")
+    expect(page.locator('.hittest__steps li[data-passed="true"]').first).to_contain_text("检索")
+    page.keyboard.press("Escape")
+    expect(page.locator("#hittest")).to_be_hidden()
+
+
+def test_without_an_admin_token_the_controls_are_hidden(
+    browser: object, notes_index_dir: Path, tmp_path: Path
+) -> None:
+    env = {"NOTESQA_INDEX_DIR": str(notes_index_dir)}
+    config = ROOT / "configs" / "test.yaml"
+    with ServerProcess(env, config=config, log=tmp_path / "server.log") as server:
+        assert httpx.get(f"{server.url}/api/kbs").json()["admin"] is False
+        context = browser.new_context(locale="en-US")  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_selector("#kb-list .doc", state="attached")
+        expect(page.locator("#kb-admin")).to_be_hidden()
+        expect(page.locator(".doc__delete")).to_have_count(0)
+        context.close()
