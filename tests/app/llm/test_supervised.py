@@ -48,7 +48,7 @@ def _wait_status(url: str, want: str, seconds: float) -> dict[str, Any]:
 @pytest.mark.slow
 def test_the_real_model_in_its_worker_answers_a_question(notes_settings: Settings) -> None:
     with Server(_real(notes_settings), None) as srv:
-        generator = srv.app.state.kb.generator
+        generator = srv.app.state.library.models.generator
         assert isinstance(generator, SupervisedGenerator) and generator.pid != os.getpid()
         reply = httpx.post(f"{srv.url}/api/ask", json={"question": ANSWERABLE}, timeout=300)
     assert reply.status_code == 200
@@ -63,7 +63,7 @@ def test_sigkill_of_the_worker_mid_answer_costs_only_that_answer(
     notes_settings: Settings,
 ) -> None:
     with Server(_real(notes_settings, max_new_tokens=200), None) as srv:
-        generator = srv.app.state.kb.generator
+        generator = srv.app.state.library.models.generator
         killed = generator.pid
         body = {"question": ANSWERABLE, "stream": True}
         text = ""
