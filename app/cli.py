@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.cli_common import ConfigOpt, IndexOpt, cli_settings, err, out, run_body
 from app.cli_kb import kb_app
 from app.settings import Settings
-from ingest.errors import InputError
+from ingest.errors import ConfigError, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -213,8 +213,10 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
 
         settings = cli_settings(config, index)
         store = store_from(settings)
+        path, problems = store.serving()
+        for line in problems:
+            err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
         m = store.read_manifest()
-        path = store.current_path()
         out.print(
             f"index:      {store.name} ({path})\n"
             f"model:      {m.embedding_model} (dimension {m.dim})\n"
@@ -226,6 +228,8 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
         )
         for rec in sorted(m.documents.values(), key=lambda r: r.source):
             out.print(f"  {rec.source}: {rec.chunks} chunks", highlight=False)
+        if problems:  # something is wrong, even though a version serves
+            raise typer.Exit(1)
 
     run_body(body)
 
@@ -234,6 +238,12 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="default: server.host")] = None,
     port: Annotated[int | None, typer.Option(help="default: server.port")] = None,
+    require_key: Annotated[
+        bool,
+        typer.Option(
+            "--require-key", help="refuse to serve a non-loopback address without an API key"
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the HTTP API and the web page."""
@@ -242,16 +252,37 @@ def serve(
         import uvicorn
 
         from app.api import create_app
+        from app.api.access import api_keys, is_loopback
 
         settings = cli_settings(config)
+        server = settings.server.model_copy(
+            update={
+                "host": host or settings.server.host,
+                "port": port or settings.server.port,
+                "require_key": require_key or settings.server.require_key,
+            }
+        )
+        settings = settings.model_copy(update={"server": server})
+        if not is_loopback(server.host) and not api_keys(settings):
+            line = (
+                f"serving on {server.host} without an API key: anyone who can reach this "
+                "address can read the knowledge bases (set NOTESQA_API_KEY)"
+            )
+            if server.require_key:
+                raise ConfigError(f"refusing to start: {line}")
+            err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         # notesqa's own lines (model worker restarts, index switches) beside uvicorn's.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
         application = create_app(settings)
+        proxies = server.trusted_proxies
         uvicorn.run(
             application,
-            host=host or settings.server.host,
-            port=port or settings.server.port,
+            host=server.host,
+            port=server.port,
             log_level="info",
+            # X-Forwarded-* only from configured proxies (uvicorn trusts 127.0.0.1 else).
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=",".join(proxies) if proxies else None,
             # SIGTERM stops the server within this many seconds even mid-answer: open
             # streams are cancelled, which stops the model and frees its slot.
             timeout_graceful_shutdown=10,

@@ -59,7 +59,7 @@ def list_documents(
     records = manifest.documents if manifest is not None else {}
     entries: dict[str, DocumentEntry] = {}
     if folder is not None and folder.is_dir():
-        for path in folder_files(folder, exclude=exclude):
+        for path in folder_files(folder, exclude=exclude)[0]:
             if path.suffix.lower() not in LOADERS:
                 continue
             source = path.relative_to(folder).as_posix()
@@ -94,7 +94,7 @@ def delete_document(folder: Path | None, doc_id: str, *, exclude: Sequence[Path]
     until the next rebuild."""
     if folder is None:
         raise InputError("this knowledge base has no documents folder to delete from")
-    for path in folder_files(folder, exclude=exclude) if folder.is_dir() else []:
+    for path in folder_files(folder, exclude=exclude)[0] if folder.is_dir() else []:
         source = path.relative_to(folder).as_posix()
         if document_id(source) == doc_id:
             path.unlink()

@@ -131,7 +131,9 @@ class Library:
         check_name(name)
         if name in self.names():
             raise AlreadyExistsError(f"a knowledge base named {name!r} exists already")
-        folder = docs_dir or self.settings.docs_dir / name
+        # A folder named at creation is kept absolute (it was relative to where the
+        # command ran); the default one stays relative, like docs_dir itself.
+        folder = docs_dir.resolve() if docs_dir is not None else self.settings.docs_dir / name
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
@@ -246,6 +248,7 @@ class Library:
             full=full,
             progress=progress,
             exclude=exclude,
+            follow_symlinks=settings.follow_symlinks,
         )
 
 

@@ -103,6 +103,7 @@ class KnowledgeBase:
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
         self.error: NotesQAError | None = None
+        self.problems: list[str] = []  # damaged versions passed over (ingest.integrity)
 
     @property
     def name(self) -> str:
@@ -118,7 +119,11 @@ class KnowledgeBase:
 
     def load(self) -> Loaded:
         """The current index version, loading or switching to a newer one when needed."""
-        path = self.store.current_path()
+        path, problems = self.store.serving()
+        if problems != self.problems:  # said once, not on every request
+            self.problems = problems
+            for line in problems:
+                log.warning("%s", line)
         loaded = self._loaded
         if loaded is not None and path is not None and path.name == loaded.version:
             return loaded

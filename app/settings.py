@@ -106,6 +106,21 @@ class AnswerSettings(BaseModel):
     answerability_threshold: float = Field(0.56, ge=0, le=1)
 
 
+class LimitSettings(BaseModel):
+    """Bounds on what one request may ask of the server (README "Running it for a
+    team"): past each, a 413/422/429/503 with the error body, never a busy server."""
+
+    max_history_messages: int = Field(50, ge=0)  # earlier turns sent with a question
+    max_message_chars: int = Field(8000, ge=10)  # each earlier turn
+    max_history_chars: int = Field(20000, ge=10)  # all earlier turns together
+    max_body_kb: int = Field(1024, ge=1)  # a request body, uploads aside (max_file_mb)
+    # An answer's wall-clock limit; past it the stream ends with an error event.
+    generation_seconds: float = Field(300.0, gt=0)
+    # Questions per minute per API key (per client address without keys); None: off.
+    rate_per_minute: float | None = Field(None, gt=0)
+    rate_burst: int = Field(10, ge=1)
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -114,6 +129,16 @@ class ServerSettings(BaseModel):
     # Knowledge bases kept loaded at once; the least recently asked is unloaded past it
     # (README "Knowledge bases" says what one costs in memory).
     max_loaded_kbs: int = Field(4, ge=1)
+    # Host names requests may address, beyond localhost, 127.0.0.1, ::1 and the bind
+    # address (DNS rebinding, README "Running it for a team"); ["*"]: any.
+    allowed_hosts: list[str] = []
+    # Routes that need no API key when one is set.
+    open_routes: list[str] = ["/healthz", "/readyz", "/metrics"]
+    cors_origins: list[str] = []  # origins whose pages may call the API; none by default
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; none.
+    trusted_proxies: list[str] = []
+    # Refuse to start on a non-loopback address without an API key (else: a warning).
+    require_key: bool = False
 
 
 class Settings(BaseSettings):
@@ -124,8 +149,11 @@ class Settings(BaseSettings):
     # The default knowledge base's documents; a new one's are in docs_dir/<name>/.
     docs_dir: Path = Path("notes")
     index_dir: Path = Path("indexes")
-    index_name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    # A knowledge base name (app.library.NAME): nothing that could leave index_dir.
+    index_name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     max_file_mb: float = Field(50.0, gt=0)
+    # Builds read a symlinked file only when it lies inside the folder; true: any.
+    follow_symlinks: bool = False
     models_dir: Path = Path("models")
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
@@ -133,9 +161,14 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     server: ServerSettings = ServerSettings()
+    limits: LimitSettings = LimitSettings()
     # Turns on the endpoints that change knowledge bases (NOTESQA_ADMIN_TOKEN); they
     # answer 403 without it. A secret: never printed, logged or sent back.
     admin_token: SecretStr | None = None
+    # API keys (NOTESQA_API_KEY, comma-separated for several, or one per line of
+    # api_key_file): every /api and /v1 route then needs one. Secrets, like the above.
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
 
     @classmethod
     def settings_customise_sources(

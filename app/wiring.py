@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from app.lang import detect_lang
+from app.limits import check_text
 from app.settings import Settings
 from app.translate import QueryTranslator
 from ingest.embed import Embedder, make_embedder
@@ -104,6 +105,7 @@ class Search:
         sources: Sequence[str] | None = None,
     ) -> SearchResult:
         """``question`` (and ``also``: other forms of it, a follow-up's) searched together."""
+        check_text(question, what="the question")
         also = list(also)
         spent = translated = None
         if self.translator is not None and detect_lang(question) != self.retriever.lang:

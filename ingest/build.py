@@ -8,6 +8,7 @@ its previous chunks: a bad file never costs data that was already searchable.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import time
 from collections.abc import Sequence
@@ -75,21 +76,57 @@ class _Candidate:
     path: Path
 
 
-def folder_files(folder: Path, *, exclude: Sequence[Path] = ()) -> list[Path]:
-    """The files a build of ``folder`` sees: hidden ones and ``exclude``'s left out."""
+def folder_files(
+    folder: Path, *, exclude: Sequence[Path] = (), follow_symlinks: bool = False
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files a build of ``folder`` reads, and the links it leaves out with why.
+
+    Hidden files and ``exclude``'s folders are left out silently. Links are read only
+    when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
+    a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
+    never walked (a link back up would loop); loops and broken links are reported.
+    """
+    root = folder.resolve()
     skip = [e.resolve() for e in exclude]
-    files = []
+    files: list[Path] = []
+    left_out: list[tuple[str, str]] = []
     for p in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in p.relative_to(folder).parts) or not p.is_file():
+        if any(part.startswith(".") for part in p.relative_to(folder).parts):
+            continue
+        if p.is_symlink():
+            why = _link_problem(p, root, follow_symlinks=follow_symlinks)
+            if why:
+                left_out.append((str(p), why))
+                continue
+        elif not p.is_file():
             continue
         if skip and any(p.resolve().is_relative_to(e) for e in skip):
             continue
         files.append(p)
-    return files
+    return files, left_out
+
+
+def _link_problem(link: Path, root: Path, *, follow_symlinks: bool) -> str | None:
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python 3.11's "Symlink loop"
+        return "symlink loop"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+    if target.is_dir():
+        return "symlink to a folder: not followed"
+    if not target.is_relative_to(root) and not follow_symlinks:
+        return "symlink to a file outside the folder (follow_symlinks is off)"
+    return None
 
 
 def discover(
-    paths: Sequence[Path], report: BuildReport, *, max_bytes: int, exclude: Sequence[Path] = ()
+    paths: Sequence[Path],
+    report: BuildReport,
+    *,
+    max_bytes: int,
+    exclude: Sequence[Path] = (),
+    follow_symlinks: bool = False,
 ) -> tuple[list[_Candidate], bool]:
     """Files to index and whether every given path could be read."""
     found: dict[str, _Candidate] = {}
@@ -106,7 +143,8 @@ def discover(
             report.failed.append((str(given), "no such file or folder"))
             complete = False
         elif given.is_dir():
-            files = folder_files(given, exclude=exclude)
+            files, left_out = folder_files(given, exclude=exclude, follow_symlinks=follow_symlinks)
+            report.skipped.extend(left_out)
             supported = [p for p in files if p.suffix.lower() in LOADERS]
             for p in files:
                 if p.suffix.lower() not in LOADERS:
@@ -204,6 +242,7 @@ def build_index(
     full: bool = False,
     progress: Progress | None = None,
     exclude: Sequence[Path] = (),
+    follow_symlinks: bool = False,
 ) -> BuildReport:
     """Bring the index in line with ``paths`` (less the folders in ``exclude``); publish a
     new version if anything is left."""
@@ -211,7 +250,13 @@ def build_index(
     started = time.perf_counter()
     report = BuildReport(index=store.name)
     with store.lock():
-        candidates, complete = discover(paths, report, max_bytes=max_file_bytes, exclude=exclude)
+        candidates, complete = discover(
+            paths,
+            report,
+            max_bytes=max_file_bytes,
+            exclude=exclude,
+            follow_symlinks=follow_symlinks,
+        )
         # Even with --full the current version is read: it tells added from updated and
         # keeps the chunks of a document that now fails to load.
         previous = _reusable(store, embedder, chunking, report)

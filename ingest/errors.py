@@ -4,6 +4,7 @@
     ├── ConfigError              a setting or config file is wrong
     ├── InputError               bad user input (empty question, bad path, bad set file)
     │   ├── AlreadyExistsError     a knowledge base of that name exists
+    │   ├── InvalidTextError       text that is not valid Unicode (a lone surrogate)
     │   ├── TooLargeError          an upload or request over its size limit
     │   └── UnsupportedFileError   an upload whose type is not allowed or whose content
     │                              is not what its suffix says
@@ -12,13 +13,16 @@
     │   └── ForbiddenError         changing endpoints are off (no admin token configured)
     ├── DocumentError            one document could not be read (the build goes on)
     ├── IndexNotFoundError       no index has been built yet
+    │   └── IndexDamagedError      every version on disk is damaged
     ├── IndexMismatchError       the index was built with another model or format
     ├── BuildInProgressError     another build holds the index lock
     ├── ModelUnavailableError    a model file or an optional dependency is missing, or
     │   │                        the model worker is not running
     │   └── GeneratorCrashedError  the model worker died in the middle of this request
     ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
-    └── BusyError                the generation queue is full
+    ├── BusyError                the generation queue is full
+    │   └── RateLimitedError       this key asked more often than its rate allows
+    └── TimeLimitError           an answer ran past its wall-clock limit
 
 The HTTP layer maps each class to a status code once (``app.api.errors``); the CLI
 prints ``error: <message>`` and exits non-zero (``app.cli``).
@@ -44,6 +48,10 @@ class ConfigError(NotesQAError):
 
 class InputError(NotesQAError):
     code = "invalid_input"
+
+
+class InvalidTextError(InputError):
+    code = "invalid_text"
 
 
 class AlreadyExistsError(InputError):
@@ -78,6 +86,10 @@ class IndexNotFoundError(NotesQAError):
     code = "index_not_found"
 
 
+class IndexDamagedError(IndexNotFoundError):
+    code = "index_damaged"
+
+
 class IndexMismatchError(NotesQAError):
     code = "index_mismatch"
 
@@ -108,3 +120,11 @@ class BusyError(NotesQAError):
     def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimitedError(BusyError):
+    code = "rate_limited"
+
+
+class TimeLimitError(NotesQAError):
+    code = "time_limit"

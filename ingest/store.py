@@ -4,7 +4,8 @@ Layout of ``indexes/<name>/``::
 
     CURRENT                 names the version being served (replaced atomically)
     v-<time>-<id>/          one complete version
-        manifest.json       format, embedding model and dimension, chunking, documents, counts
+        manifest.json       format, embedding model and dimension, chunking, documents, counts,
+                            the SHA-256 of every other file (``ingest.integrity``)
         vectors.faiss       inner-product index over normalised vectors; row i == chunk row i
         chunks.sqlite       documents (cleaned text) and chunks (text, offsets, page, heading)
         keyword/            BM25 index over the same rows (``ingest.keyword``)
@@ -13,7 +14,9 @@ Layout of ``indexes/<name>/``::
 
 A build writes a whole new version in a temporary folder, renames it into place and only
 then points CURRENT at it, so a crash, ``kill -9`` or error at any moment leaves the
-previous version loadable and unchanged.
+previous version loadable and unchanged. A version found damaged (a file truncated or
+changed, a manifest or CURRENT that does not parse) is not served: the newest intact one
+is, and ``serving()`` says why.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -35,9 +39,16 @@ import numpy as np
 
 from ingest.documents import Chunk
 from ingest.embed import Vectors
-from ingest.errors import BuildInProgressError, IndexMismatchError, IndexNotFoundError
+from ingest.errors import (
+    BuildInProgressError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+from ingest.integrity import file_checksums, problem_of
 
 FORMAT_VERSION = 1
+_VERSION = re.compile(r"^v-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 KEEP_VERSIONS = 2  # the current one and the one before it
 
 
@@ -61,6 +72,7 @@ class Manifest:
     built_at: str = ""
     chunks: int = 0
     build_seconds: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> SHA-256
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -197,15 +209,43 @@ class IndexStore:
         return self.root.name
 
     def current_path(self) -> Path | None:
+        """The version to serve: the one CURRENT names when it is intact, else the newest
+        intact one (``serving`` says what was wrong)."""
+        return self.serving()[0]
+
+    def serving(self) -> tuple[Path | None, list[str]]:
+        """The version to serve and, when it is not the one CURRENT names, why."""
+        problems: list[str] = []
+        named: Path | None = None
         try:
-            name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
+            name = (self.root / "CURRENT").read_bytes().decode("utf-8").strip()
+            if _VERSION.match(name) and (self.root / name).is_dir():
+                named = self.root / name
+            else:
+                problems.append(f"CURRENT of index {self.name} names no version ({name[:40]!r})")
         except FileNotFoundError:
-            return None
-        path = self.root / name
-        return path if (path / "manifest.json").is_file() else None
+            pass
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"CURRENT of index {self.name} is unreadable")
+        if named is None and not problems and not self._versions():
+            return None, []  # never built
+        candidates = [named] if named is not None else []
+        candidates += [v for v in reversed(self._versions()) if v != named]
+        for path in candidates:
+            problem = problem_of(path)
+            if problem is None:
+                if problems:
+                    problems.append(f"serving the intact version {path.name} instead")
+                return path, problems
+            problems.append(f"version {path.name} of index {self.name} is damaged: {problem}")
+        if problems:
+            problems.append("run `notesqa build --full` to rebuild it")
+        return None, problems
 
     def read_manifest(self) -> Manifest:
-        path = self.current_path()
+        path, problems = self.serving()
+        if path is None and problems:
+            raise IndexDamagedError("; ".join(problems))
         if path is None:
             raise IndexNotFoundError(f"no index at {self.root}: run `notesqa build` to create it")
         return Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
@@ -230,7 +270,14 @@ class IndexStore:
             )
         path = self.current_path()
         assert path is not None  # read_manifest succeeded
-        return LoadedIndex(path)
+        try:
+            return LoadedIndex(path)
+        except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
+            # A version built before checksums, damaged: FAISS or SQLite says so here.
+            raise IndexDamagedError(
+                f"version {path.name} of index {self.name} is damaged "
+                f"({type(exc).__name__}: {str(exc)[:120]}): {fix}"
+            ) from exc
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -312,6 +359,7 @@ class IndexStore:
             db.close()
         for extra in new.extras:
             extra(folder)
+        new.manifest.files = file_checksums(folder)  # verified before the version serves
         (folder / "manifest.json").write_text(new.manifest.to_json(), encoding="utf-8")
         for path in folder.rglob("*"):
             if path.is_file():

@@ -33,12 +33,13 @@ from app.answer.prompt import build_prompt
 from app.answer.types import Answer, Refusal
 from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
+from app.limits import check_history, check_text
 from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.passages import Passage, assemble
 from app.retrieve import hit_scores
 from app.settings import Settings
 from app.translate import translate_answer
-from ingest.errors import InputError
+from ingest.errors import InputError, TooLargeError
 
 if TYPE_CHECKING:
     from app.wiring import Search
@@ -84,6 +85,7 @@ class Answerer:
         """
         started = time.perf_counter()
         question = self._validate(question)
+        check_history(history, self.settings.limits)
         lang = detect_lang(question)
         timings: dict[str, float] = {}
         history = list(history)[-2 * self.settings.answer.max_history_turns :]
@@ -258,7 +260,8 @@ class Answerer:
             raise InputError("the question is empty")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
-            raise InputError(f"the question is too long ({len(question)} > {limit} characters)")
+            raise TooLargeError(f"the question is too long ({len(question)} > {limit} characters)")
+        check_text(question, what="the question")
         return question
 
     def _refusal(

@@ -10,6 +10,7 @@ the slot is given back at once.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from app.answer import Answer
 from app.api.gate import ClientGone, GenerationGate, Slot
 from app.llm.base import Message
 from app.service import Loaded
+from ingest.errors import TimeLimitError
 
 Events = Generator[str | Answer, None, None]
 Gone = Callable[[], Awaitable[bool]]
@@ -34,7 +36,12 @@ class AnswerRun:
     events: Events
     cancel: threading.Event
     first: str | Answer | None = None
+    # Wall-clock limit (time.monotonic()); past it the model is stopped and the run
+    # raises TimeLimitError, which a stream turns into its error event.
+    deadline: float = float("inf")
+    limit: float = 0.0
     _closed: bool = field(default=False, repr=False)
+    _timed_out: bool = field(default=False, repr=False)
 
     def close(self) -> None:
         """Stop the model and give the slot back; call it when no event is being made."""
@@ -64,6 +71,9 @@ class AnswerRun:
 
             async def watch() -> None:
                 while not await gone():
+                    if time.monotonic() > self.deadline:
+                        self._timed_out = True
+                        break
                     await anyio.sleep(WATCH)
                 self.cancel.set()  # the model stops at its next token
 
@@ -72,6 +82,10 @@ class AnswerRun:
                 await anyio.to_thread.run_sync(produce)
             finally:
                 tasks.cancel_scope.cancel()
+        if self._timed_out:
+            raise TimeLimitError(
+                f"the answer took longer than its {self.limit:g} s limit and was stopped"
+            )
         if self.cancel.is_set():
             raise ClientGone
         if failed:
@@ -106,6 +120,7 @@ async def start_answer(
     history: list[Message],
     top_k: int | None = None,
     sources: list[str] | None = None,
+    limit: float = float("inf"),
 ) -> AnswerRun:
     """Wait for a slot and run the answer up to its first event.
 
@@ -121,7 +136,7 @@ async def start_answer(
     except BaseException:
         slot.release()
         raise
-    run = AnswerRun(slot, events, cancel)
+    run = AnswerRun(slot, events, cancel, deadline=time.monotonic() + limit, limit=limit)
     try:
         run.first = await run.next(gone)
     except BaseException:

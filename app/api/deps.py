@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from app.api.gate import GenerationGate
 from app.library import Library
+from app.limits import RateLimiter
 from app.rebuilds import Rebuilds
 from app.service import KnowledgeBase, Loaded
 from app.settings import Settings
@@ -54,8 +55,17 @@ def require_admin(request: Request) -> None:
         raise AuthError("this endpoint needs the admin token: Authorization: Bearer <token>")
 
 
+def rate_limit(request: Request) -> None:
+    """One question spent from the client's bucket (429 past it); off by default."""
+    limiter: RateLimiter | None = request.app.state.limiter
+    if limiter is not None:
+        address = request.client.host if request.client else ""
+        limiter.take(RateLimiter.client(request.headers.get("authorization", ""), address))
+
+
 Lib = Annotated[Library, Depends(get_library)]
 Jobs = Annotated[Rebuilds, Depends(get_rebuilds)]
 Gate = Annotated[GenerationGate, Depends(get_gate)]
 Admin = Depends(require_admin)
-__all__ = ["Admin", "Gate", "Jobs", "KnowledgeBase", "Lib", "current"]
+Limited = Depends(rate_limit)
+__all__ = ["Admin", "Gate", "Jobs", "KnowledgeBase", "Lib", "Limited", "current"]

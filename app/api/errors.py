@@ -23,7 +23,10 @@ STATUS: dict[type[e.NotesQAError], int] = {
     e.ModelUnavailableError: 503,
     e.UpstreamError: 502,
     e.BusyError: 503,
+    e.RateLimitedError: 429,
+    e.TimeLimitError: 503,
     e.AlreadyExistsError: 409,
+    e.InvalidTextError: 422,
     e.TooLargeError: 413,
     e.UnsupportedFileError: 415,
     e.NotFoundError: 404,
@@ -34,6 +37,12 @@ STATUS: dict[type[e.NotesQAError], int] = {
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    code: str, message: str, status: int, *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status, headers=headers)
 
 
 def status_of(exc: e.NotesQAError) -> int:

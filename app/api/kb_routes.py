@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
+from app.api.body_limit import MAX_FILES
 from app.api.deps import Admin, Jobs, Lib
 from app.api.schemas import KBCreate, KBOut, KBsResponse
 from app.kb_files import Upload, delete_document, list_documents, save_uploads
 from app.library import DEFAULT
-from ingest.errors import BuildInProgressError, InputError, TooLargeError
+from ingest.errors import BuildInProgressError, InputError
 
 router = APIRouter(prefix="/api/kbs", tags=["knowledge bases"])
-MAX_FILES = 20  # per upload request
 
 
 def _kb(library: Lib, name: str) -> KBOut:
@@ -76,19 +77,17 @@ async def upload(
     if folder is None:
         raise InputError(f"knowledge base {name!r} has no documents folder to upload into")
     max_bytes = int(library.settings.max_file_mb * 1_000_000)
-    # Refused before the body is read: a length over what MAX_FILES files may take.
-    length = request.headers.get("content-length")
-    if length is None or not length.isdigit():
-        raise InputError("an upload needs a Content-Length header")
-    if int(length) > MAX_FILES * max_bytes + 1_000_000:
-        raise TooLargeError(f"the upload is larger than {MAX_FILES} files of the size limit")
+    # The body as a whole is bounded before it is read (app.api.body_limit).
     form = await request.form(max_files=MAX_FILES, max_fields=10)
     try:
         files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
         if not files:
             raise InputError("no file in the upload: send multipart/form-data with files")
         uploads = [Upload(f.filename or "", f.file) for f in files]
-        saved = save_uploads(folder, uploads, max_bytes=max_bytes)
+        # Copying and fsyncing up to 20 files is disk work: off the event loop.
+        saved = await anyio.to_thread.run_sync(
+            lambda: save_uploads(folder, uploads, max_bytes=max_bytes)
+        )
     finally:
         await form.close()
     status = jobs.start(name).as_dict() if rebuild else None

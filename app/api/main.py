@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api import errors, kb_routes, openai_routes, routes
+from app.api.access import AccessMiddleware
+from app.api.body_limit import BodyLimitMiddleware
 from app.api.deps import Lib
 from app.api.gate import GenerationGate
 from app.library import DEFAULT, Library
+from app.limits import RateLimiter
 from app.llm.base import Generator
 from app.rebuilds import Rebuilds
 from app.service import Models
@@ -63,10 +67,21 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
     app.state.settings = settings
     app.state.library = library
     app.state.rebuilds = Rebuilds(library)
+    rate = settings.limits.rate_per_minute
+    app.state.limiter = RateLimiter(rate, settings.limits.rate_burst) if rate else None
     app.state.gate = GenerationGate(
         settings.server.queue_size, timeout=settings.server.queue_timeout
     )
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(AccessMiddleware, settings=settings)  # Host and API key, first
+    if settings.server.cors_origins:  # outermost: preflights carry no key
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
     app.include_router(routes.router)
     app.include_router(kb_routes.router)
     app.include_router(openai_routes.router)
@@ -89,7 +104,10 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
             return JSONResponse({"status": "loading", **errors.error_body(code, message)}, 503)
         health = kb.generator_health()
         if health.state == "ready":
-            return {"status": "ready", "index": kb.name}
+            ready: dict[str, Any] = {"status": "ready", "index": kb.name}
+            if kb.problems:  # serving an older intact version: say why
+                ready["warnings"] = kb.problems
+            return ready
         code = "model_unavailable" if health.state == "degraded" else "loading"
         status = "degraded" if health.state == "degraded" else "loading"
         body = {"status": status, "reason": health.reason, "index": kb.name}

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from app.answer import Answer
 from app.api import sse
 from app.api.answering import start_answer
-from app.api.deps import Gate, Lib, current
+from app.api.deps import Gate, Lib, Limited, current
 from app.api.errors import error_body
 from app.api.schemas import ChatRequest
 from app.library import DEFAULT, Library
@@ -63,13 +63,14 @@ def _split(body: ChatRequest) -> tuple[str, list[Message]]:
     return turns[-1].text(), history
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", dependencies=[Limited])
 async def chat_completions(body: ChatRequest, request: Request, library: Lib, gate: Gate) -> Any:
     kb = kb_of(body.model, library)
     question, history = _split(body)
     loaded = current(library, kb)
     gone = request.is_disconnected
-    run = await start_answer(gate, loaded, question, gone=gone, history=history)
+    limit = library.settings.limits.generation_seconds
+    run = await start_answer(gate, loaded, question, gone=gone, history=history, limit=limit)
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from app.answer import Answer
 from app.api import sse
 from app.api.answering import start_answer
-from app.api.deps import Gate, Lib, current
+from app.api.deps import Gate, Lib, Limited, current
 from app.api.errors import error_body, status_of
 from app.api.schemas import (
     AskRequest,
@@ -82,6 +82,7 @@ class NativeEvents:
 
 @router.post(
     "/ask",
+    dependencies=[Limited],
     response_model=AskResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "JSON or SSE"}},
 )
@@ -99,6 +100,7 @@ async def ask(
         history=history,
         top_k=body.top_k,
         sources=body.sources,
+        limit=library.settings.limits.generation_seconds,
     )
     if not body.stream:
         final = await run.final(gone)

@@ -7,7 +7,15 @@ import { formatDate, formatSeconds, t, translatePage } from "./i18n.js";
 import { initHitTest } from "./hittest.js";
 import { initKnowledgeBases } from "./kbs.js";
 import { CITATION, citationNumbers, renderMarkdown } from "./markdown.js";
-import { getJson, h, responseError } from "./util.js";
+import {
+  authHeaders,
+  getJson,
+  h,
+  reportUnauthorized,
+  responseError,
+  setApiKey,
+  whenUnauthorized,
+} from "./util.js";
 
 // The server keeps only its last few turns (answer.max_history_turns); more would only
 // cost upload time.
@@ -36,6 +44,9 @@ const ui = {
   passageHeading: $("passage-heading"),
   passageText: $("passage-text"),
   backdrop: $("backdrop"),
+  keyDialog: $("key-dialog"),
+  keyForm: $("key-form"),
+  keyInput: $("key-input"),
 };
 
 const state = {
@@ -284,7 +295,11 @@ async function ask(question) {
     try {
       response = await fetch("/api/ask", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "text/event-stream",
+          ...authHeaders(),
+        },
         body: JSON.stringify({
           question,
           kb: kbs.current(),
@@ -297,6 +312,7 @@ async function ask(question) {
       throw new ConnectionLost(error.message);
     }
     if (!response.ok) {
+      if (response.status === 401) reportUnauthorized();
       turn.fail(await responseError(response));
     } else if (!(response.headers.get("content-type") || "").includes("text/event-stream")) {
       turn.finish(await response.json()); // a server that answered without streaming
@@ -602,6 +618,15 @@ const kbs = initKnowledgeBases({
   },
 });
 initHitTest({ kb: () => kbs.current() });
+// A server with API keys answers 401 until the key is given: ask for it once.
+whenUnauthorized(() => {
+  if (!ui.keyDialog.open) ui.keyDialog.showModal();
+});
+ui.keyForm.addEventListener("submit", () => {
+  setApiKey(ui.keyInput.value.trim());
+  ui.keyInput.value = "";
+  kbs.start();
+});
 wire();
 kbs.start();
 ui.question.focus();

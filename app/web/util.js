@@ -38,17 +38,50 @@ function detailMessage(detail) {
   return null;
 }
 
+const KEY = "notesqa.apiKey"; // kept for the browser session only
+let unauthorized = () => {};
+
+/** The API key the user gave for this browser session ("" when none). */
+export function apiKey() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+export function setApiKey(value) {
+  if (value) sessionStorage.setItem(KEY, value);
+  else sessionStorage.removeItem(KEY);
+}
+
+/** Headers that carry the API key, when there is one. */
+export function authHeaders() {
+  const key = apiKey();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+/** What to do when the server asks for an API key (a 401 on a request sent with it). */
+export function whenUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+export function reportUnauthorized() {
+  unauthorized();
+}
+
 /** GET (or any `init`) JSON; a failed status throws an Error with the server's message. */
 export async function getJson(url, init = {}) {
+  const own = Boolean(init.headers?.Authorization); // the admin token, sent on purpose
   let response;
   try {
-    response = await fetch(url, { ...init, headers: { Accept: "application/json", ...init.headers } });
+    response = await fetch(url, {
+      ...init,
+      headers: { Accept: "application/json", ...authHeaders(), ...init.headers },
+    });
   } catch {
     throw new Error(t("errorNetwork"));
   }
   if (!response.ok) {
     const error = new Error(await responseError(response));
     error.status = response.status;
+    if (response.status === 401 && !own) unauthorized();
     throw error;
   }
   return response.json();

@@ -129,3 +129,30 @@ def test_without_an_admin_token_the_controls_are_hidden(
         expect(page.locator("#kb-admin")).to_be_hidden()
         expect(page.locator(".doc__delete")).to_have_count(0)
         context.close()
+
+
+def test_the_page_asks_for_the_api_key_once(
+    browser: object, notes_index_dir: Path, tmp_path: Path
+) -> None:
+    env = {"NOTESQA_INDEX_DIR": str(notes_index_dir), "NOTESQA_API_KEY": "page-key"}
+    config = ROOT / "configs" / "test.yaml"
+    with ServerProcess(env, config=config, log=tmp_path / "server.log") as server:
+        context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.goto(server.url)
+        expect(page.locator("#key-dialog")).to_be_visible()
+        expect(page.locator("#kb-list .doc")).to_have_count(0)
+        page.fill("#key-input", "page-key")
+        page.press("#key-input", "Enter")
+        expect(page.locator("#key-dialog")).to_be_hidden()
+        expect(page.locator("#kb-list .doc")).to_have_count(5)
+        with page.expect_request("**/api/ask") as request:
+            ask(page, "外挂知识库的具体流程是什么？")
+        assert request.value.headers["authorization"] == "Bearer page-key"
+        expect(page.locator("#conversation .msg--assistant").last).not_to_have_attribute(
+            "data-state", "error"
+        )
+        page.reload()  # kept for the browser session: not asked again
+        expect(page.locator("#kb-list .doc")).to_have_count(5)
+        expect(page.locator("#key-dialog")).to_be_hidden()
+        context.close()

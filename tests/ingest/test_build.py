@@ -267,3 +267,36 @@ def test_full_rebuild_reports_updates_and_keeps_a_now_broken_file(
     assert [Path(p).name for p, _ in report.failed] == ["b.txt"]
     index = store.load()
     assert sorted(index.manifest.documents) == ["a.md", "b.txt", "c.html"]  # old b.txt kept
+
+
+def test_symlinks_out_of_the_folder_are_not_followed(
+    docs: Path, store: IndexStore, embedder: Embedder, tmp_path: Path
+) -> None:
+    secret = tmp_path / "private.txt"
+    secret.write_text("私人文件：银行卡密码是 314159。", encoding="utf-8")
+    (docs / "leak.txt").symlink_to(secret)
+    (docs / "same.md").symlink_to(docs / "a.md")  # inside the folder: read
+    (docs / "up").symlink_to(docs, target_is_directory=True)
+    (docs / "loop1.txt").symlink_to(docs / "loop2.txt")
+    (docs / "loop2.txt").symlink_to(docs / "loop1.txt")
+    (docs / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    report = _build(store, embedder, docs)
+    assert sorted(report.added) == ["a.md", "b.txt", "c.html", "same.md"]
+    reasons = dict(report.skipped)
+    assert "outside the folder" in reasons[str(docs / "leak.txt")]
+    assert reasons[str(docs / "loop1.txt")] == "symlink loop"
+    assert reasons[str(docs / "loop2.txt")] == "symlink loop"
+    assert reasons[str(docs / "gone.txt")] == "broken symlink"
+    assert "folder" in reasons[str(docs / "up")]
+    index = store.load()
+    assert not any("314159" in c.text for _, c in index.all_chunks())
+
+    followed = build_index(
+        [docs],
+        store=store,
+        embedder=embedder,
+        chunking=ChunkingOptions(300, 60),
+        max_file_bytes=100_000,
+        follow_symlinks=True,
+    )
+    assert followed.added == ["leak.txt"]
