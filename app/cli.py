@@ -253,6 +253,7 @@ def serve(
 
         from app.api import create_app
         from app.api.access import api_keys, is_loopback
+        from app.api.main import GracefulServer
 
         settings = cli_settings(config)
         server = settings.server.model_copy(
@@ -271,22 +272,31 @@ def serve(
             if server.require_key:
                 raise ConfigError(f"refusing to start: {line}")
             err.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
-        # notesqa's own lines (model worker restarts, index switches) beside uvicorn's.
+        # notesqa's own lines (model worker restarts, index switches) beside uvicorn's;
+        # request lines are notesqa's too (uvicorn's access log is off), pure JSON if asked.
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+        if server.log_format == "json":
+            requests = logging.getLogger("notesqa.requests")
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            requests.addHandler(handler)
+            requests.propagate = False
         application = create_app(settings)
         proxies = server.trusted_proxies
-        uvicorn.run(
+        served = uvicorn.Config(
             application,
             host=server.host,
             port=server.port,
             log_level="info",
+            access_log=False,
             # X-Forwarded-* only from configured proxies (uvicorn trusts 127.0.0.1 else).
             proxy_headers=bool(proxies),
             forwarded_allow_ips=",".join(proxies) if proxies else None,
-            # SIGTERM stops the server within this many seconds even mid-answer: open
-            # streams are cancelled, which stops the model and frees its slot.
+            # Answers in flight are told to end at once (GracefulServer); this bounds
+            # what is left: SIGTERM stops the server within this many seconds.
             timeout_graceful_shutdown=10,
         )
+        GracefulServer(served).run()
 
     run_body(body)
 

@@ -60,7 +60,8 @@ def follow_up_queries(
     if rewritten is not None and plausible_rewrite(question, rewritten):
         return [rewritten]
     if rewritten is not None:
-        log.info("unusable rewrite of %r: %r", question, rewritten)
+        # Debug only: questions are not logged unless asked (server.log_questions).
+        log.debug("unusable rewrite of %r: %r", question, rewritten)
     return [question, joined]
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from app.library import Library
+from app.metrics import Metrics
 from ingest.errors import BuildInProgressError, NotesQAError
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ class _StageProgress:
 
 
 class Rebuilds:
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, *, metrics: Metrics | None = None) -> None:
         self.library = library
+        self.metrics = metrics
         self._status: dict[str, RebuildStatus] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
@@ -149,6 +151,9 @@ class Rebuilds:
             status.report = result
             status.finished_at = time.time()
             record = json.dumps(status.as_dict(), ensure_ascii=False)
+        if self.metrics is not None and status.started_at is not None:
+            took = status.finished_at - status.started_at
+            self.metrics.builds.labels(name, state).observe(took)
         try:
             root = self.library.store(name).root
             (root / f"{LAST}.tmp").write_text(record, encoding="utf-8")

@@ -79,6 +79,11 @@ class Models:
             return Health("starting", "loading the model")
         return generator.health() if isinstance(generator, Monitored) else Health("ready")
 
+    def restarts(self) -> int:
+        """How often the model's worker was restarted (0 for a generator without one)."""
+        generator = self._generator
+        return generator.restarts if isinstance(generator, Monitored) else 0
+
     def close(self) -> None:
         """Stop what runs beside this process (the model worker)."""
         generator = self._generator

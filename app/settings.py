@@ -139,6 +139,9 @@ class ServerSettings(BaseModel):
     trusted_proxies: list[str] = []
     # Refuse to start on a non-loopback address without an API key (else: a warning).
     require_key: bool = False
+    # One log line per request: "text" (key=value) or "json"; questions only if asked.
+    log_format: Literal["text", "json"] = "text"
+    log_questions: bool = False
 
 
 class Settings(BaseSettings):

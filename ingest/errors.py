@@ -22,7 +22,8 @@
     ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
     ├── BusyError                the generation queue is full
     │   └── RateLimitedError       this key asked more often than its rate allows
-    └── TimeLimitError           an answer ran past its wall-clock limit
+    ├── TimeLimitError           an answer ran past its wall-clock limit
+    └── ShuttingDownError        the server stops: answers in flight end
 
 The HTTP layer maps each class to a status code once (``app.api.errors``); the CLI
 prints ``error: <message>`` and exits non-zero (``app.cli``).
@@ -128,3 +129,7 @@ class RateLimitedError(BusyError):
 
 class TimeLimitError(NotesQAError):
     code = "time_limit"
+
+
+class ShuttingDownError(NotesQAError):
+    code = "shutting_down"

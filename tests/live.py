@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 
 from app.api import create_app
+from app.api.main import GracefulServer
 from app.settings import Settings
 
 
@@ -43,7 +44,7 @@ class Server:
             log_level="warning",
         )
         self.app = config.app
-        self.server = uvicorn.Server(config)
+        self.server = GracefulServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Server:

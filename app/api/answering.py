@@ -19,9 +19,10 @@ import anyio.to_thread
 
 from app.answer import Answer
 from app.api.gate import ClientGone, GenerationGate, Slot
+from app.api.observe import Observer
 from app.llm.base import Message
 from app.service import Loaded
-from ingest.errors import TimeLimitError
+from ingest.errors import ShuttingDownError, TimeLimitError
 
 Events = Generator[str | Answer, None, None]
 Gone = Callable[[], Awaitable[bool]]
@@ -40,8 +41,12 @@ class AnswerRun:
     # raises TimeLimitError, which a stream turns into its error event.
     deadline: float = float("inf")
     limit: float = 0.0
+    observer: Observer | None = None
+    # Set when the server shuts down: the model is stopped and the run raises.
+    stopping: threading.Event | None = None
     _closed: bool = field(default=False, repr=False)
     _timed_out: bool = field(default=False, repr=False)
+    _stopped: bool = field(default=False, repr=False)
 
     def close(self) -> None:
         """Stop the model and give the slot back; call it when no event is being made."""
@@ -74,6 +79,9 @@ class AnswerRun:
                     if time.monotonic() > self.deadline:
                         self._timed_out = True
                         break
+                    if self.stopping is not None and self.stopping.is_set():
+                        self._stopped = True
+                        break
                     await anyio.sleep(WATCH)
                 self.cancel.set()  # the model stops at its next token
 
@@ -82,6 +90,8 @@ class AnswerRun:
                 await anyio.to_thread.run_sync(produce)
             finally:
                 tasks.cancel_scope.cancel()
+        if self._stopped:
+            raise ShuttingDownError("the server is shutting down; ask again when it is back")
         if self._timed_out:
             raise TimeLimitError(
                 f"the answer took longer than its {self.limit:g} s limit and was stopped"
@@ -90,6 +100,11 @@ class AnswerRun:
             raise ClientGone
         if failed:
             raise failed[0]
+        if self.observer is not None:
+            if isinstance(item[0], Answer):
+                self.observer.answered(item[0])
+            elif item[0] is not None:
+                self.observer.piece()
         return item[0]
 
     async def final(self, gone: Gone) -> Answer:
@@ -121,6 +136,8 @@ async def start_answer(
     top_k: int | None = None,
     sources: list[str] | None = None,
     limit: float = float("inf"),
+    observer: Observer | None = None,
+    stopping: threading.Event | None = None,
 ) -> AnswerRun:
     """Wait for a slot and run the answer up to its first event.
 
@@ -128,6 +145,8 @@ async def start_answer(
     released. Otherwise the caller owns the run and closes it when the events end.
     """
     slot = await gate.acquire(gone)
+    if observer is not None:
+        observer.waited(slot.waited)
     cancel = threading.Event()
     try:
         events = current.answerer.stream(
@@ -136,7 +155,15 @@ async def start_answer(
     except BaseException:
         slot.release()
         raise
-    run = AnswerRun(slot, events, cancel, deadline=time.monotonic() + limit, limit=limit)
+    run = AnswerRun(
+        slot,
+        events,
+        cancel,
+        deadline=time.monotonic() + limit,
+        limit=limit,
+        observer=observer,
+        stopping=stopping,
+    )
     try:
         run.first = await run.next(gone)
     except BaseException:

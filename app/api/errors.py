@@ -25,6 +25,7 @@ STATUS: dict[type[e.NotesQAError], int] = {
     e.BusyError: 503,
     e.RateLimitedError: 429,
     e.TimeLimitError: 503,
+    e.ShuttingDownError: 503,
     e.AlreadyExistsError: 409,
     e.InvalidTextError: 422,
     e.TooLargeError: 413,

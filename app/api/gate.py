@@ -26,8 +26,9 @@ class ClientGone(Exception):
 class Slot:
     """A turn to generate; ``release`` may be called more than once and from any thread."""
 
-    def __init__(self, gate: GenerationGate) -> None:
+    def __init__(self, gate: GenerationGate, *, waited: float = 0.0) -> None:
         self._gate = gate
+        self.waited = waited  # seconds spent in the queue
         self._released = False
         self._lock = threading.Lock()
 
@@ -69,14 +70,15 @@ class GenerationGate:
             if self._run.acquire(timeout=POLL):
                 got.append(True)
 
-        deadline = time.monotonic() + self.timeout
+        entered = time.monotonic()
+        deadline = entered + self.timeout
         try:
             while True:
                 await anyio.to_thread.run_sync(attempt)
                 if got:
                     if await gone():
                         raise ClientGone
-                    return Slot(self)
+                    return Slot(self, waited=time.monotonic() - entered)
                 if await gone():
                     raise ClientGone
                 if time.monotonic() > deadline:

@@ -1,28 +1,35 @@
-"""create_app: the FastAPI application for one Settings object."""
+"""create_app: the FastAPI application for one Settings object; GracefulServer, the
+uvicorn server that ends answers in flight when it is told to stop."""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from app.api import errors, kb_routes, openai_routes, routes
 from app.api.access import AccessMiddleware
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.deps import Lib
 from app.api.gate import GenerationGate
+from app.api.observe import RequestLogMiddleware
+from app.api.openapi import document_errors
 from app.library import DEFAULT, Library
 from app.limits import RateLimiter
 from app.llm.base import Generator
+from app.metrics import CONTENT_TYPE, Metrics, counter, gauge
 from app.rebuilds import Rebuilds
 from app.service import Models
 from app.settings import Settings
@@ -44,7 +51,9 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         def warm() -> None:
             kb = library.get(DEFAULT)
             try:
-                kb.load()
+                # One search warms what the first question would otherwise wait for
+                # (jieba's dictionary, the embedder's first run): ready means ready.
+                kb.load().retriever.search("warm up 预热")
                 log.info("notesqa ready: index %s, model %s", kb.name, kb.generator.name)
             except NotesQAError as exc:
                 kb.error = exc
@@ -55,6 +64,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         try:
             yield
         finally:
+            stopping.set()
             marker.unlink(missing_ok=True)
             library.close()  # stops the model worker
 
@@ -64,9 +74,13 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         description="Questions over your notes, answered with citations by a local model.",
         lifespan=lifespan,
     )
+    metrics = Metrics()
+    stopping = threading.Event()
     app.state.settings = settings
     app.state.library = library
-    app.state.rebuilds = Rebuilds(library)
+    app.state.metrics = metrics
+    app.state.stopping = stopping
+    app.state.rebuilds = Rebuilds(library, metrics=metrics)
     rate = settings.limits.rate_per_minute
     app.state.limiter = RateLimiter(rate, settings.limits.rate_burst) if rate else None
     app.state.gate = GenerationGate(
@@ -75,16 +89,25 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(AccessMiddleware, settings=settings)  # Host and API key, first
-    if settings.server.cors_origins:  # outermost: preflights carry no key
+    if settings.server.cors_origins:  # outside those: preflights carry no key
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.server.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
         )
+    # Outermost: every request is counted and logged, refused ones too.
+    app.add_middleware(RequestLogMiddleware, server=settings.server, metrics=metrics)
+    metrics.watch(lambda: _live_metrics(library, app.state.gate))
     app.include_router(routes.router)
     app.include_router(kb_routes.router)
     app.include_router(openai_routes.router)
+    document_errors(app)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics_page() -> Response:
+        """Prometheus metrics (README "Running it for a team")."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -121,3 +144,35 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
             return FileResponse(WEB / "index.html")
 
     return app
+
+
+def _live_metrics(library: Library, gate: GenerationGate) -> Iterator[Metric]:
+    """What is read when scraped: index sizes per knowledge base, queue, restarts."""
+    documents = GaugeMetricFamily("notesqa_index_documents", "Documents indexed", labels=["kb"])
+    chunks = GaugeMetricFamily("notesqa_index_chunks", "Chunks indexed", labels=["kb"])
+    for name in library.names():
+        try:
+            info = library.info(name)
+        except NotesQAError:  # damaged or deleted meanwhile: no figure
+            continue
+        if info.indexed:
+            documents.add_metric([name], info.documents)
+            chunks.add_metric([name], info.chunks)
+    yield documents
+    yield chunks
+    yield gauge("notesqa_queue_depth", "Questions generating or waiting to", gate.load)
+    yield counter(
+        "notesqa_model_worker_restarts", "Model worker restarts", library.models.restarts()
+    )
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server; told to stop (SIGINT, SIGTERM), it first tells every answer in
+    flight to end (its stream ends with a ``shutting_down`` error event), so the
+    connections close and the process exits in seconds, not after the longest answer."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        app = self.config.app
+        if isinstance(app, FastAPI):
+            app.state.stopping.set()
+        super().handle_exit(sig, frame)

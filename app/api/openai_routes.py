@@ -20,6 +20,7 @@ from app.api import sse
 from app.api.answering import start_answer
 from app.api.deps import Gate, Lib, Limited, current
 from app.api.errors import error_body
+from app.api.observe import Observer
 from app.api.schemas import ChatRequest
 from app.library import DEFAULT, Library
 from app.llm.base import Message
@@ -69,8 +70,16 @@ async def chat_completions(body: ChatRequest, request: Request, library: Lib, ga
     question, history = _split(body)
     loaded = current(library, kb)
     gone = request.is_disconnected
-    limit = library.settings.limits.generation_seconds
-    run = await start_answer(gate, loaded, question, gone=gone, history=history, limit=limit)
+    run = await start_answer(
+        gate,
+        loaded,
+        question,
+        gone=gone,
+        history=history,
+        limit=library.settings.limits.generation_seconds,
+        observer=Observer.of(request, kb=kb, question=question),
+        stopping=request.app.state.stopping,
+    )
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:

@@ -12,6 +12,7 @@ from app.api import sse
 from app.api.answering import start_answer
 from app.api.deps import Gate, Lib, Limited, current
 from app.api.errors import error_body, status_of
+from app.api.observe import Observer
 from app.api.schemas import (
     AskRequest,
     AskResponse,
@@ -101,6 +102,8 @@ async def ask(
         top_k=body.top_k,
         sources=body.sources,
         limit=library.settings.limits.generation_seconds,
+        observer=Observer.of(request, kb=body.kb, question=body.question),
+        stopping=request.app.state.stopping,
     )
     if not body.stream:
         final = await run.final(gone)

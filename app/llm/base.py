@@ -96,6 +96,8 @@ class Health:
 class Monitored(Protocol):
     """A generator whose model runs somewhere that can go down (the supervised worker)."""
 
+    restarts: int  # how often it came back after going down
+
     def health(self) -> Health: ...
 
 

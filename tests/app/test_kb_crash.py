@@ -43,7 +43,8 @@ def test_kill_during_a_rebuild_keeps_the_last_good_version(
 
     with ServerProcess(env, config=config, log=log) as server:
         assert httpx.get(f"{server.url}/api/index").json()["version"] == good
-        hits = httpx.post(f"{server.url}/api/search", json={"query": "LoRA"}).json()["hits"]
+        search = httpx.post(f"{server.url}/api/search", json={"query": "LoRA"}, timeout=60)
+        hits = search.json()["hits"]
         assert hits, "the last good version answers"
         # The killed build's lock died with it: a new rebuild runs and switches.
         assert httpx.post(f"{server.url}/api/kbs/default/rebuild", headers=AUTH).status_code == 202

@@ -1,0 +1,86 @@
+"""The OpenAPI schema with the errors the API really returns.
+
+FastAPI documents a ``{"detail": [...]}`` body for 422 and nothing else; notesqa answers
+every error with ``{"error": {"code", "message"}}`` (``app.api.errors``). This replaces
+the default and lists, for each route, the statuses it can give.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+WHY = {
+    400: "bad input, or a host name this server does not answer to",
+    401: "an API key (or the admin token) is needed",
+    403: "changing knowledge bases is turned off (no admin token configured)",
+    404: "no such knowledge base, document or model",
+    409: "a rebuild or build is running, or the name exists",
+    413: "the body, a question, its history or an upload is too large",
+    415: "an upload whose type is not allowed or whose content is not what it says",
+    422: "the request does not match the schema, or holds text that is not valid Unicode",
+    429: "this key asked more often than its rate allows",
+    503: "the index or model is not ready, the queue is full, or an answer ran too long",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+COMMON = (400, 401, 413, 422)
+
+
+def _statuses(path: str, method: str) -> tuple[int, ...]:
+    found = set(COMMON)
+    kb_routes = ("/api/search", "/api/ask", "/api/index", "/api/documents", "/v1/chat")
+    if "{" in path or path.startswith(kb_routes):
+        found |= {404}  # an unknown knowledge base (or model)
+    if path.startswith(("/api/search", "/api/ask", "/api/index", "/api/documents", "/v1/chat")):
+        found |= {503}
+    if path.startswith(("/api/ask", "/v1/chat")):
+        found |= {429, 503}
+    if path.startswith("/api/kbs") and method != "get":
+        found |= {403, 409}
+    if path.endswith("/documents") and method == "post":
+        found |= {415}
+    if path == "/readyz":
+        found = {400, 503}
+    if path == "/healthz":
+        found = {400}
+    return tuple(sorted(found))
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make ``app.openapi()`` describe notesqa's error bodies and statuses."""
+
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in _statuses(path, method):
+                    responses[str(status)] = {
+                        "description": WHY[status],
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = schema  # type: ignore[method-assign]
