@@ -65,10 +65,12 @@ typecheck: install ## mypy on app/ and ingest/
 test: lint typecheck ## set up, lint, type-check and run all tests (slow ones too)
 	$(BIN)/pytest
 
-bench: index ## print ingest, query and answer figures
+bench: index ## print ingest, query, answer, knowledge-base and load figures
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/answer.py
+	$(BIN)/python bench/kbs.py
+	$(BIN)/python bench/load.py
 
 clean: ## remove the virtual environment and built indexes (not the models)
 	rm -rf $(VENV) indexes/*/

@@ -59,3 +59,10 @@ def run_body(fn: Callable[[], T]) -> T:
             highlight=False,
         )
         raise typer.Exit(2) from None
+
+
+def with_translation(settings: Settings, translate: bool | None) -> Settings:
+    if translate is None:
+        return settings
+    retrieval = settings.retrieval.model_copy(update={"translate_query": translate})
+    return settings.model_copy(update={"retrieval": retrieval})

@@ -14,6 +14,8 @@ import hashlib
 import threading
 from pathlib import Path
 
+from ingest.manifest import Manifest
+
 MANIFEST = "manifest.json"
 REQUIRED = ("vectors.faiss", "chunks.sqlite")  # in every version, checksummed or not
 _BLOCK = 1 << 20
@@ -64,8 +66,6 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 def _check(folder: Path) -> str | None:
-    from ingest.store import Manifest  # the store imports this module
-
     try:
         manifest = Manifest.from_json((folder / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:

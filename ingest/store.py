@@ -22,18 +22,16 @@ is, and ``serving()`` says why.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -46,49 +44,21 @@ from ingest.errors import (
     IndexNotFoundError,
 )
 from ingest.integrity import file_checksums, problem_of
+from ingest.manifest import FORMAT_VERSION, DocumentRecord, Manifest, now_iso
+from ingest.reader import LoadedIndex
 
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_VERSION",
+    "DocumentRecord",
+    "IndexStore",
+    "LoadedIndex",
+    "Manifest",
+    "NewVersion",
+    "now_iso",
+]
+
 _VERSION = re.compile(r"^v-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 KEEP_VERSIONS = 2  # the current one and the one before it
-
-
-@dataclass(slots=True)
-class DocumentRecord:
-    source: str
-    sha256: str
-    chunks: int
-    size: int
-    pages: int | None
-    indexed_at: str
-
-
-@dataclass(slots=True)
-class Manifest:
-    embedding_model: str
-    dim: int
-    chunking: dict[str, int]
-    documents: dict[str, DocumentRecord] = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
-    built_at: str = ""
-    chunks: int = 0
-    build_seconds: float = 0.0
-    files: dict[str, str] = field(default_factory=dict)  # relative path -> SHA-256
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["counts"] = {"documents": len(self.documents), "chunks": self.chunks}
-        return json.dumps(data, ensure_ascii=False, indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        data.pop("counts", None)
-        docs = {k: DocumentRecord(**v) for k, v in data.pop("documents", {}).items()}
-        return cls(documents=docs, **data)
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 _SCHEMA = """
@@ -100,91 +70,6 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_source ON chunks (source, seq);
 """
-
-
-class LoadedIndex:
-    """A version opened for reading: manifest, FAISS index and the chunk table."""
-
-    def __init__(self, path: Path) -> None:
-        import faiss
-
-        self.path = path
-        self.manifest = Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
-        self.faiss = faiss.read_index(str(path / "vectors.faiss"))
-        # Read-only and shareable across the server's threads; the file never changes.
-        uri = f"file:{path / 'chunks.sqlite'}?mode=ro"
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-
-    @property
-    def version(self) -> str:
-        return self.path.name
-
-    def __len__(self) -> int:
-        return int(self.faiss.ntotal)
-
-    def _chunk(self, row: tuple[Any, ...]) -> Chunk:
-        _, chunk_id, source, _, page, heading, start, end, text = row
-        return Chunk(chunk_id, source, text, start, end, page, heading)
-
-    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
-        """Chunks by FAISS row, in the order asked."""
-        if not rows:
-            return []
-        marks = ",".join("?" * len(rows))
-        found = {
-            r[0]: self._chunk(r)
-            for r in self._db.execute(f"SELECT * FROM chunks WHERE row IN ({marks})", list(rows))
-        }
-        return [found[r] for r in rows]
-
-    def rows_of(self, source: str) -> list[tuple[int, Chunk]]:
-        cur = self._db.execute("SELECT * FROM chunks WHERE source = ? ORDER BY seq", (source,))
-        return [(r[0], self._chunk(r)) for r in cur]
-
-    def neighbours(self, row: int) -> tuple[int | None, int | None]:
-        """Rows of the chunks before and after ``row`` in the same document."""
-        found: list[int | None] = []
-        for delta in (-1, 1):
-            hit = self._db.execute(
-                "SELECT b.row FROM chunks a JOIN chunks b "
-                "ON a.source = b.source AND b.seq = a.seq + ? WHERE a.row = ?",
-                (delta, row),
-            ).fetchone()
-            found.append(hit[0] if hit else None)
-        return found[0], found[1]
-
-    def all_chunks(self) -> Iterator[tuple[int, Chunk]]:
-        for r in self._db.execute("SELECT * FROM chunks ORDER BY row"):
-            yield r[0], self._chunk(r)
-
-    def document_text(self, source: str) -> str | None:
-        row = self._db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
-        return row[0] if row else None
-
-    def vectors(self, rows: Sequence[int]) -> Vectors:
-        if not rows:
-            return np.zeros((0, self.manifest.dim), dtype=np.float32)
-        return np.vstack([self.faiss.reconstruct(int(r)) for r in rows]).astype(np.float32)
-
-    def search(
-        self, query: Vectors, k: int, *, allowed: Sequence[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """(row, cosine) of the ``k`` nearest chunks, only among ``allowed`` rows if given."""
-        import faiss
-
-        k = min(k, len(self) if allowed is None else len(allowed))
-        if k <= 0:
-            return []
-        params = None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype="int64"))
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        x = query.reshape(1, -1).astype(np.float32)
-        scores, ids = self.faiss.search(x, k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-
-    def close(self) -> None:
-        self._db.close()
 
 
 @dataclass(slots=True)

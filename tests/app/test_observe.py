@@ -172,3 +172,4 @@ def test_sigterm_mid_stream_ends_it_with_an_error_and_exits(
     finally:
         server.kill()
         upstream.shutdown()
+        upstream.server_close()

@@ -1,0 +1,48 @@
+"""What a version of the index says about itself: ``manifest.json``."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+FORMAT_VERSION = 1
+
+
+@dataclass(slots=True)
+class DocumentRecord:
+    source: str
+    sha256: str
+    chunks: int
+    size: int
+    pages: int | None
+    indexed_at: str
+
+
+@dataclass(slots=True)
+class Manifest:
+    embedding_model: str
+    dim: int
+    chunking: dict[str, int]
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    built_at: str = ""
+    chunks: int = 0
+    build_seconds: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> SHA-256
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["counts"] = {"documents": len(self.documents), "chunks": self.chunks}
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        data.pop("counts", None)
+        docs = {k: DocumentRecord(**v) for k, v in data.pop("documents", {}).items()}
+        return cls(documents=docs, **data)
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
