@@ -132,7 +132,11 @@ class IndexStore:
         if path is None and problems:
             raise IndexDamagedError("; ".join(problems))
         if path is None:
-            raise IndexNotFoundError(f"no index at {self.root}: run `notesqa build` to create it")
+            command = "notesqa build" + ("" if self.name == "default" else f" --index {self.name}")
+            raise IndexNotFoundError(
+                f"no index at {self.root}: run `{command}` (or rebuild it from the API) "
+                "to create it"
+            )
         return Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
 
     def load(self, *, embedding_model: str | None = None, dim: int | None = None) -> LoadedIndex:
