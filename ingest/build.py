@@ -11,17 +11,18 @@ from __future__ import annotations
 import errno
 import hashlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ingest.clean import clean_text, to_simplified
+from ingest.clean import clean_text, normalise_text, to_simplified
 from ingest.documents import PAGE_SEPARATOR, Chunk, Document
 from ingest.embed import Embedder, Vectors
 from ingest.errors import DocumentError, InputError
+from ingest.furniture import drop_page_furniture
 from ingest.keyword import KeywordIndex
 from ingest.loaders import LOADERS, loader_for
 from ingest.split import ChunkingOptions, split_text
@@ -185,13 +186,41 @@ def load_document(cand: _Candidate) -> Document:
     )
 
 
-def clean_document(doc: Document) -> tuple[str, list[tuple[int, int, int | None]]]:
-    """The cleaned text of the whole document and the span of each page in it."""
+# Cleaning was tuned on web clippings: on other people's files it must err towards
+# keeping text. When it would remove more than this share of a document (or all of it),
+# the document is indexed from its normalised, uncleaned text and the build says so.
+# The bundled notes lose 0-46% (003, a page of long recommendation lists).
+MAX_CLEANED_SHARE = 0.6
+
+
+def clean_document(
+    doc: Document, *, notes: list[str] | None = None
+) -> tuple[str, list[tuple[int, int, int | None]]]:
+    """The cleaned text of the whole document and the span of each page in it (the
+    uncleaned text, with a line in ``notes``, when cleaning would gut it). Running
+    headers, footers and page numbers of paged documents go first (``ingest.furniture``)."""
+    doc = replace(doc, pages=tuple(drop_page_furniture(doc.pages)))
+    text, spans = _joined(doc, clean_text)
+    before = sum(len("".join(page.text.split())) for page in doc.pages)
+    removed = 1 - len("".join(text.split())) / before if before else 0.0
+    if before and removed > MAX_CLEANED_SHARE:
+        if notes is not None:
+            notes.append(
+                f"{doc.source}: indexed uncleaned (cleaning would have removed "
+                f"{removed:.0%} of its text)"
+            )
+        return _joined(doc, normalise_text)
+    return text, spans
+
+
+def _joined(
+    doc: Document, prepare: Callable[[str], str]
+) -> tuple[str, list[tuple[int, int, int | None]]]:
     parts: list[str] = []
     spans: list[tuple[int, int, int | None]] = []
     pos = 0
     for page in doc.pages:
-        text = clean_text(page.text)
+        text = prepare(page.text)
         if not text.strip():
             continue
         if parts:
@@ -282,7 +311,7 @@ def build_index(
         progress.start("clean", len(changed))
         cleaned: dict[str, tuple[str, list[tuple[int, int, int | None]]]] = {}
         for doc in changed:
-            cleaned[doc.source] = clean_document(doc)
+            cleaned[doc.source] = clean_document(doc, notes=report.notes)
             progress.advance()
 
         progress.start("split", len(changed))

@@ -206,6 +206,15 @@ def _gutter(lines: list[str]) -> set[int]:
     return found
 
 
+def normalise_text(text: str) -> str:
+    """Text with its line breaks, spaces and invisible characters normalised and nothing
+    removed: what a document is indexed from when cleaning would leave too little."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text.replace("\u2028", "\n").replace("\u2029", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
 def clean_text(text: str) -> str:
     """Text without page furniture and pinyin debris, with its line structure kept."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")

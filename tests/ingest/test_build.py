@@ -300,3 +300,24 @@ def test_symlinks_out_of_the_folder_are_not_followed(
         follow_symlinks=True,
     )
     assert followed.added == ["leak.txt"]
+
+
+def test_a_document_cleaning_would_gut_is_indexed_uncleaned(
+    tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    docs = tmp_path / "report"
+    docs.mkdir()
+    # A heading the cleaner takes for a "related articles" widget, then a short list:
+    # real content to the team that wrote it.
+    (docs / "q1.md").write_text(
+        "相关文章\n1. 2023年第一季度销售额同比增长12%\n2. 华东区贡献了一半的增量\n"
+        "3. 下季度目标为增长15%",
+        encoding="utf-8",
+    )
+    (docs / "a.md").write_text(DOC_A, encoding="utf-8")
+    report = _build(store, embedder, docs)
+    assert report.ok and sorted(report.added) == ["a.md", "q1.md"]
+    assert any(n.startswith("q1.md: indexed uncleaned") for n in report.notes), report.notes
+    text = " ".join(c.text for _, c in store.load().rows_of("q1.md"))
+    assert "华东区贡献了一半的增量" in text
+    assert not any(n.startswith("a.md") for n in report.notes)  # cleaned as usual

@@ -307,3 +307,38 @@ def test_clean_is_idempotent_on_small_strings(text: str) -> None:
     once = clean_text(text)
     assert once != text  # something was cleaned, so the second pass has a real job
     assert clean_text(once) == once
+
+
+# Text that is not from the bundled notes: the cleaner must keep every real sentence.
+NOT_NOTES = {
+    "news": (
+        "2月20日，中国足协宣布了新赛季的赛程安排。\n新赛季将于3月1日开幕，共有16支球队参赛。\n"
+        "分享到：\n责任编辑：王明",
+        ["2月20日，中国足协宣布了新赛季的赛程安排。", "新赛季将于3月1日开幕，共有16支球队参赛。"],
+    ),
+    "wechat": (
+        "点击上方蓝字关注我们\n\n今天上午，市图书馆新馆正式开放，馆内藏书超过两百万册。\n\n"
+        "新馆每天开放十二个小时，周一闭馆。\n\n长按识别二维码\n阅读原文\n分享 收藏 点赞 在看",
+        [
+            "今天上午，市图书馆新馆正式开放，馆内藏书超过两百万册。",
+            "新馆每天开放十二个小时，周一闭馆。",
+        ],
+    ),
+    "one line": (
+        "今年春节档电影总票房突破80亿元，创下历史新高。",
+        ["今年春节档电影总票房突破80亿元"],
+    ),
+    "report": (
+        "# 季度报告\n\n本季度营收为3.2亿元，同比增长12%。\n\n| 区域 | 营收 |\n| 华东 | 1.6亿 |\n"
+        "| 华南 | 0.9亿 |\n\n下季度的目标是增长15%。",
+        ["本季度营收为3.2亿元，同比增长12%。", "| 华东 | 1.6亿 |", "下季度的目标是增长15%。"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_NOTES))
+def test_real_sentences_of_other_texts_survive(name: str) -> None:
+    text, sentences = NOT_NOTES[name]
+    cleaned = clean_text(text)
+    for sentence in sentences:
+        assert sentence in cleaned, (name, sentence, cleaned)
