@@ -31,7 +31,12 @@ Decision = Literal["answer", "refuse", "model decides"]
 class Step:
     stage: str
     passed: bool | None  # None: not decided here (search) or not run
-    detail: str
+    detail: str  # in English words
+    # What happened, for a page to say in its own language: ``stage.code`` with
+    # ``values``, figures formatted (e.g. retrieval.below {"best": "0.31", "threshold":
+    # "0.50"}).
+    code: str = ""
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -49,26 +54,28 @@ class Explanation:
 
 
 def _retrieval_step(best: float, threshold: float, found: bool, any_hits: bool) -> Step:
+    figures = {"best": f"{best:.2f}", "threshold": f"{threshold:.2f}"}
     if not any_hits:
-        return Step("retrieval", False, "the knowledge base has no passage to search")
+        return Step("retrieval", False, "the knowledge base has no passage to search", "empty")
     if found:
-        return Step("retrieval", True, f"best relevance {best:.2f} ≥ threshold {threshold:.2f}")
-    return Step(
-        "retrieval",
-        False,
-        f"best relevance {best:.2f} < threshold {threshold:.2f}: nothing relevant found",
-    )
+        detail = f"best relevance {best:.2f} ≥ threshold {threshold:.2f}"
+        return Step("retrieval", True, detail, "found", figures)
+    detail = f"best relevance {best:.2f} < threshold {threshold:.2f}: nothing relevant found"
+    return Step("retrieval", False, detail, "below", figures)
 
 
 def _constraint_step(wanted: list[str], missing: list[str], enabled: bool) -> Step:
     if not wanted:
-        return Step("constraints", True, "the question names no entity, year or title to check")
+        detail = "the question names no entity, year or title to check"
+        return Step("constraints", True, detail, "none")
     if missing:
         words = f"no single passage mentions {', '.join(missing)}"
-        return Step(
-            "constraints", False if enabled else None, words + ("" if enabled else " (check off)")
-        )
-    return Step("constraints", True, f"a passage mentions {', '.join(wanted)}")
+        names = {"names": ", ".join(missing)}
+        if not enabled:
+            return Step("constraints", None, words + " (check off)", "missing_off", names)
+        return Step("constraints", False, words, "missing", names)
+    names = {"names": ", ".join(wanted)}
+    return Step("constraints", True, f"a passage mentions {', '.join(wanted)}", "found", names)
 
 
 def explain_search(
@@ -94,28 +101,34 @@ def explain_search(
         else:
             decision = "model decides"
             a = settings.answer
-            verdict = (
-                f"decided when answering: the model's probability that the passages give "
-                f"the answer must reach {a.answerability_threshold:.2f}"
-                if a.verdict
-                else "off (answer.verdict)"
-            )
-            steps.append(Step("verdict", None, verdict))
-            steps.append(Step("grounding", None, _grounding_words(settings)))
+            if a.verdict:
+                verdict = Step(
+                    "verdict",
+                    None,
+                    "decided when answering: the model's probability that the passages "
+                    f"give the answer must reach {a.answerability_threshold:.2f}",
+                    "pending",
+                    {"threshold": f"{a.answerability_threshold:.2f}"},
+                )
+            else:
+                verdict = Step("verdict", None, "off (answer.verdict)", "off")
+            steps.append(verdict)
+            steps.append(_grounding_step(settings))
             reason = "relevant passages found; the model's verdict and the grounding check decide"
     return Explanation(
         decision, reason, threshold, round(best, 4), result.queries, steps, hit_scores(result.hits)
     )
 
 
-def _grounding_words(settings: Settings) -> str:
+def _grounding_step(settings: Settings) -> Step:
     a = settings.answer
     if a.grounding_action == "off":
-        return "off (answer.grounding_action)"
-    return (
+        return Step("grounding", None, "off (answer.grounding_action)", "off")
+    detail = (
         f"checked after the answer is written: at least {a.grounding_threshold:.0%} of its "
         f"character pairs must occur in the passages it cites ({a.grounding_action} otherwise)"
     )
+    return Step("grounding", None, detail, "pending", {"share": f"{a.grounding_threshold:.0%}"})
 
 
 def explain_answer(answer: Answer, *, settings: Settings) -> Explanation:
@@ -135,13 +148,19 @@ def explain_answer(answer: Answer, *, settings: Settings) -> Explanation:
         if p is not None:
             limit = settings.answer.answerability_threshold
             sign = "≥" if p >= limit else "<"
-            steps.append(Step("verdict", p >= limit, f"p(answerable) {p:.2f} {sign} {limit:.2f}"))
+            detail = f"p(answerable) {p:.2f} {sign} {limit:.2f}"
+            figures = {"p": f"{p:.2f}", "threshold": f"{limit:.2f}"}
+            steps.append(
+                Step("verdict", p >= limit, detail, "ok" if p >= limit else "low", figures)
+            )
         if refusal is None or refusal.stage == "grounding":
             if refusal is not None:
-                steps.append(Step("grounding", False, refusal.reason))
+                steps.append(Step("grounding", False, refusal.reason, "failed"))
             elif answer.grounding is not None:
                 note = " (flagged)" if answer.flagged else ""
-                steps.append(Step("grounding", True, f"support {answer.grounding:.2f}{note}"))
+                detail = f"support {answer.grounding:.2f}{note}"
+                support = {"support": f"{answer.grounding:.2f}"}
+                steps.append(Step("grounding", True, detail, "ok", support))
     if refusal is None:
         decision: Decision = "answer"
         reason = "answered from the cited passages"

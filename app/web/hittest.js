@@ -32,13 +32,23 @@ export function initHitTest({ kb }) {
     }
   }
 
+  // A step in the page's language when it knows the step's code, else the server's words.
+  const said = (step) => t(`why.${step.stage}.${step.code}`, step.values ?? {}, step.detail);
+
+  function reason(why) {
+    const failed = why.steps.find((step) => step.passed === false);
+    if (why.decision === "refuse" && failed?.code) return said(failed);
+    if (why.decision === "model decides") return t("why.modelDecides", {}, why.reason);
+    return why.reason;
+  }
+
   function render(reply) {
     const why = reply.explain;
     const verdict = h(
       "div",
       { class: "hittest__decision", "data-decision": why.decision },
       h("p", { class: "hittest__verdict" }, t(`decision.${why.decision}`, {}, why.decision)),
-      h("p", { class: "hittest__reason" }, why.reason),
+      h("p", { class: "hittest__reason", title: why.reason }, reason(why)),
       h(
         "p",
         { class: "hittest__figures" },
@@ -62,7 +72,7 @@ export function initHitTest({ kb }) {
           ),
           h("strong", {}, t(`step.${step.stage}`, {}, step.stage)),
           " ",
-          step.detail,
+          said(step),
         ),
       ),
     );

@@ -34,6 +34,7 @@ def test_search_explains_a_retrieval_refusal(loaded: Loaded, notes_settings: Set
     assert why.decision == "refuse" and why.steps[0].passed is False
     assert f"< threshold {notes_settings.retrieval.relevance_threshold:.2f}" in why.reason
     assert why.best_relevance < why.threshold
+    assert why.steps[0].code == "below" and why.steps[0].values["threshold"] == "0.50"
     first = why.passages[0]
     assert {"dense", "bm25", "fused", "coverage", "relevance"} <= set(first)
 
@@ -46,6 +47,7 @@ def test_search_explains_a_missing_year(loaded: Loaded, notes_settings: Settings
     assert result.found  # retrieval passes it (GLM-130B is in the notes) ...
     assert [s.stage for s in why.steps] == ["retrieval", "constraints"]
     assert why.steps[1].passed is False and "2025" in why.steps[1].detail  # ... this does not
+    assert why.steps[1].code == "missing" and why.steps[1].values == {"names": "2025"}
     assert why.decision == "refuse" and why.reason.startswith("refused before the model")
 
 
