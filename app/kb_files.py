@@ -24,6 +24,7 @@ from typing import BinaryIO, Literal
 
 from ingest.build import folder_files
 from ingest.errors import InputError, NotFoundError, TooLargeError, UnsupportedFileError
+from ingest.integrity import sha256_of
 from ingest.loaders import LOADERS
 from ingest.store import Manifest
 
@@ -67,7 +68,7 @@ def list_documents(
             rec = records.get(source)
             status: Status = "pending"
             if rec is not None:
-                same = rec.size == size and rec.sha256 == _sha256(path)
+                same = rec.size == size and rec.sha256 == sha256_of(path)
                 status = "indexed" if same else "changed"
             entries[source] = DocumentEntry(document_id(source), source, status, size)
     for source, rec in records.items():
@@ -79,14 +80,6 @@ def list_documents(
         entry.chunks, entry.pages, entry.indexed_at = rec.chunks, rec.pages, rec.indexed_at
         entries[source] = entry
     return sorted(entries.values(), key=lambda e: e.source)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def delete_document(folder: Path | None, doc_id: str, *, exclude: Sequence[Path] = ()) -> str:

@@ -64,9 +64,15 @@ def test_metrics_count_requests_stages_refusals_and_indexes(server: Server) -> N
     httpx.post(f"{server.url}/api/ask", json={"question": ANSWERABLE}, headers=key, timeout=60)
     httpx.post(f"{server.url}/api/ask", json={"question": OFF_TOPIC}, headers=key, timeout=60)
     httpx.get(f"{server.url}/api/kbs/nope/documents", headers=key)
-    reply = httpx.get(f"{server.url}/metrics")  # open without the key
+    # A request is counted when its response has been sent: the client can be first.
+    deadline = time.monotonic() + 10
+    while True:
+        reply = httpx.get(f"{server.url}/metrics")  # open without the key
+        text = reply.text
+        if 'status="404"' in text or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain")
-    text = reply.text
     ask = {"route": "/api/ask", "method": "POST", "status": "200"}
     assert metric(text, "notesqa_requests_total", **ask) == 2
     missing = {"route": "/api/kbs/{name}/documents", "status": "404"}
@@ -92,9 +98,16 @@ def test_request_ids_and_log_lines(server: Server, caplog: pytest.LogCaptureFixt
     made = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "a/b<script>" * 10})
     assert len(made.headers["x-request-id"]) == 32 and made.headers["x-request-id"] != "trace-42"
     httpx.post(f"{server.url}/api/ask", json={"question": OFF_TOPIC}, headers=key, timeout=60)
-    lines = [r.getMessage() for r in caplog.records if r.name == "notesqa.requests"]
+    # The line is written when the response has been sent: the client can be first.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [r.getMessage() for r in caplog.records if r.name == "notesqa.requests"]
+        asked = next((line for line in lines if "route=/api/ask" in line), None)
+        if asked is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert any(line.startswith("request_id=trace-42 ") for line in lines)
-    asked = next(line for line in lines if "route=/api/ask" in line)
+    assert asked is not None, lines
     assert "status=200" in asked and "refusal=retrieval" in asked and "kb=default" in asked
     assert "FlashAttention" not in " ".join(lines)  # no question text by default
     assert "Bearer" not in " ".join(lines)
@@ -107,6 +120,7 @@ def test_json_log_lines_with_questions_when_asked(
     server = notes_settings.server.model_copy(update={"log_format": "json", "log_questions": True})
     with Server(notes_settings.model_copy(update={"server": server}), scripted) as srv:
         httpx.post(f"{srv.url}/api/ask", json={"question": OFF_TOPIC}, timeout=60)
+        time.sleep(0.5)  # the line is written just after the response is sent
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "notesqa.requests"]
     asked = next(line for line in lines if line["route"] == "/api/ask")
     assert asked["question"] == OFF_TOPIC and asked["refusal"] == "retrieval"
