@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.service import KnowledgeBase, Models
-from app.settings import Settings
+from app.settings import KB_NAME, Settings
 from app.wiring import chunking_from, store_from
 from ingest.build import BuildReport, Progress, build_index
 from ingest.embed import Embedder
@@ -32,9 +32,7 @@ from ingest.store import IndexStore, Manifest, now_iso
 
 DEFAULT = "default"
 META = "kb.json"
-# A name is one plain folder name: no separators, no dots (so never "." or ".."), no
-# leading "-" an option parser could take for a flag.
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+NAME = re.compile(KB_NAME)
 
 
 def check_name(name: str) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import ModelUnavailableError
+from ingest.integrity import sha256_of
 
 Progress = Callable[[str], None]
 
@@ -198,11 +199,7 @@ def is_verified(target: Path, spec: SplitModel, *, progress: Progress | None = N
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 def _wheel_for(spec: SplitModel, wheel_dir: Path, n: int) -> Path:

@@ -10,6 +10,7 @@ of the same knowledge base apart: whichever comes second is refused with a messa
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -80,9 +81,7 @@ class Rebuilds:
         self.library.require(name)
         with self._lock:
             status = self._status.get(name) or self._last(name)
-            return RebuildStatus(
-                **{**asdict(status), "stages": [Stage(**asdict(s)) for s in status.stages]}
-            )
+            return copy.deepcopy(status)  # the thread goes on writing the original
 
     def _last(self, name: str) -> RebuildStatus:
         """The last finished rebuild as recorded on disk (idle when there is none)."""

@@ -19,6 +19,9 @@ from ingest.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+# A knowledge base (index) name: one plain folder name, no separators, no dots (so never
+# "." or ".."), no leading "-" an option parser could take for a flag.
+KB_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
 class EmbeddingSettings(BaseModel):
@@ -152,8 +155,7 @@ class Settings(BaseSettings):
     # The default knowledge base's documents; a new one's are in docs_dir/<name>/.
     docs_dir: Path = Path("notes")
     index_dir: Path = Path("indexes")
-    # A knowledge base name (app.library.NAME): nothing that could leave index_dir.
-    index_name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    index_name: str = Field("default", pattern=KB_NAME)
     max_file_mb: float = Field(50.0, gt=0)
     # Builds read a symlinked file only when it lies inside the folder; true: any.
     follow_symlinks: bool = False

@@ -112,6 +112,9 @@ class IndexStore:
             pass
         except (OSError, UnicodeDecodeError):
             problems.append(f"CURRENT of index {self.name} is unreadable")
+        # Every request asks: the intact CURRENT version answers without listing folders.
+        if named is not None and problem_of(named) is None:
+            return named, problems
         if named is None and not problems and not self._versions():
             return None, []  # never built
         candidates = [named] if named is not None else []

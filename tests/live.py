@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,20 @@ class ServerProcess:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
+
+    @contextmanager
+    def serving(self) -> Iterator[str]:
+        """Started for a fixture (a failed start fails the test with the log), its URL."""
+        import pytest
+
+        try:
+            self.start()
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
+        try:
+            yield self.url
+        finally:
+            self.stop()
 
     def __enter__(self) -> ServerProcess:
         return self.start()

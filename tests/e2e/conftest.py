@@ -50,14 +50,8 @@ def server_url(notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     """`notesqa serve` over the bundled notes with the extractive generator (no LLM)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     server = ServerProcess({"NOTESQA_INDEX_DIR": str(notes_index_dir)}, config=TEST_CONFIG, log=log)
-    try:
-        server.start()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with server.serving() as url:
+        yield url
 
 
 @pytest.fixture

@@ -31,14 +31,8 @@ def server_url(notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         "NOTESQA_ADMIN_TOKEN": TOKEN,
     }
     server = ServerProcess(env, config=ROOT / "configs" / "test.yaml", log=root / "server.log")
-    try:
-        server.start()
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with server.serving() as url:
+        yield url
 
 
 def ask(page: Page, question: str) -> None:

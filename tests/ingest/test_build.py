@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from building import build
 
-from ingest.build import BuildReport, build_index
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, InputError
-from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,17 +50,6 @@ class CountingEmbedder:
         return self.inner.embed_query(text)
 
 
-def _build(store: IndexStore, embedder: Embedder, *paths: Path, full: bool = False) -> BuildReport:
-    return build_index(
-        list(paths),
-        store=store,
-        embedder=embedder,
-        chunking=ChunkingOptions(300, 60),
-        max_file_bytes=100_000,
-        full=full,
-    )
-
-
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
@@ -78,7 +66,7 @@ def store(tmp_path: Path) -> IndexStore:
 
 
 def test_build_then_search(docs: Path, store: IndexStore, embedder: Embedder) -> None:
-    report = _build(store, embedder, docs)
+    report = build(store, embedder, docs)
     assert report.ok and sorted(report.added) == ["a.md", "b.txt", "c.html"]
     index = store.load(embedding_model=embedder.name, dim=embedder.dim)
     assert len(index) == report.chunks == index.manifest.chunks
@@ -95,13 +83,13 @@ def test_build_then_search(docs: Path, store: IndexStore, embedder: Embedder) ->
 def test_incremental_rebuild_embeds_only_the_changed_file(
     docs: Path, store: IndexStore, embedder: Embedder
 ) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     counting = CountingEmbedder(embedder)
-    again = _build(store, counting, docs)
+    again = build(store, counting, docs)
     assert counting.embedded == [] and sorted(again.unchanged) == ["a.md", "b.txt", "c.html"]
 
     (docs / "a.md").write_text(DOC_A + "\n\n新增的一段：向量库可以是 FAISS。", encoding="utf-8")
-    changed = _build(store, counting, docs)
+    changed = build(store, counting, docs)
     assert changed.updated == ["a.md"] and sorted(changed.unchanged) == ["b.txt", "c.html"]
     index = store.load()
     a_chunks = [c for _, c in index.rows_of("a.md")]
@@ -113,16 +101,16 @@ def test_incremental_rebuild_embeds_only_the_changed_file(
 
 
 def test_full_rebuild_embeds_everything(docs: Path, store: IndexStore, embedder: Embedder) -> None:
-    first = _build(store, embedder, docs)
+    first = build(store, embedder, docs)
     counting = CountingEmbedder(embedder)
-    _build(store, counting, docs, full=True)
+    build(store, counting, docs, full=True)
     assert len(counting.embedded) == first.chunks
 
 
 def test_removed_file_leaves_the_index(docs: Path, store: IndexStore, embedder: Embedder) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     (docs / "b.txt").unlink()
-    report = _build(store, embedder, docs)
+    report = build(store, embedder, docs)
     assert report.removed == ["b.txt"]
     index = store.load()
     assert "b.txt" not in index.manifest.documents
@@ -141,7 +129,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
     empty_dir.mkdir()
     before = {p.name: p.read_bytes() for p in docs.iterdir()}
 
-    report = _build(store, embedder, docs, tmp_path / "missing", empty_dir)
+    report = build(store, embedder, docs, tmp_path / "missing", empty_dir)
 
     reasons = {Path(p).name: r for p, r in report.failed}
     assert "empty file" in reasons["empty.txt"]
@@ -159,13 +147,13 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
 def test_nothing_to_index_keeps_the_previous_index(
     docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     version = store.current_path()
     empty = tmp_path / "only-empty"
     empty.mkdir()
     (empty / "e.txt").write_text("   \n")
     with pytest.raises(InputError, match="previous index is kept"):
-        _build(store, embedder, empty)
+        build(store, embedder, empty)
     assert store.current_path() == version
 
 
@@ -173,21 +161,21 @@ def test_nothing_to_index_names_what_failed(
     tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
     with pytest.raises(InputError, match=r"nothing to index.*nowhere: no such file"):
-        _build(store, embedder, tmp_path / "nowhere")
+        build(store, embedder, tmp_path / "nowhere")
     assert store.current_path() is None
 
 
 def test_a_missing_path_never_removes_documents(
     docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
-    _build(store, embedder, docs)
-    report = _build(store, embedder, docs / "a.md", tmp_path / "typo")
+    build(store, embedder, docs)
+    report = build(store, embedder, docs / "a.md", tmp_path / "typo")
     assert report.removed == []
     assert sorted(store.load().manifest.documents) == ["a.md", "b.txt", "c.html"]
 
 
 def test_model_mismatch_says_to_rebuild(docs: Path, store: IndexStore, embedder: Embedder) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     with pytest.raises(IndexMismatchError, match="notesqa build --full"):
         store.load(embedding_model="sentence-transformers/m3e-small", dim=512)
 
@@ -200,7 +188,7 @@ def test_no_index_yet(store: IndexStore) -> None:
 def test_a_failed_write_leaves_the_previous_version(
     docs: Path, store: IndexStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     version = store.current_path()
     (docs / "a.md").write_text(DOC_A + "改动。", encoding="utf-8")
 
@@ -210,7 +198,7 @@ def test_a_failed_write_leaves_the_previous_version(
 
     monkeypatch.setattr(IndexStore, "_write", explode)
     with pytest.raises(OSError, match="disk full"):
-        _build(store, embedder, docs)
+        build(store, embedder, docs)
     assert store.current_path() == version
     assert not list(store.root.glob(".tmp-*"))
     assert store.load().search(embedder.embed_query("文本分割"), 1)
@@ -220,7 +208,7 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
     docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
     settings_dir = store.root.parent
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     version = store.current_path()
     big = tmp_path / "big"
     big.mkdir()
@@ -254,15 +242,15 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
     (row, _), *_ = index.search(embedder.embed_query("LoRA"), 1)
     assert index.chunks([row])[0].source == "b.txt"
     # and the next build cleans up and succeeds
-    assert _build(store, embedder, docs).ok
+    assert build(store, embedder, docs).ok
 
 
 def test_full_rebuild_reports_updates_and_keeps_a_now_broken_file(
     docs: Path, store: IndexStore, embedder: Embedder
 ) -> None:
-    _build(store, embedder, docs)
+    build(store, embedder, docs)
     (docs / "b.txt").write_bytes(bytes(range(256)) * 8)  # b.txt turned into garbage
-    report = _build(store, embedder, docs, full=True)
+    report = build(store, embedder, docs, full=True)
     assert sorted(report.updated) == ["a.md", "c.html"] and report.added == []
     assert [Path(p).name for p, _ in report.failed] == ["b.txt"]
     index = store.load()
@@ -280,7 +268,7 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     (docs / "loop1.txt").symlink_to(docs / "loop2.txt")
     (docs / "loop2.txt").symlink_to(docs / "loop1.txt")
     (docs / "gone.txt").symlink_to(tmp_path / "missing.txt")
-    report = _build(store, embedder, docs)
+    report = build(store, embedder, docs)
     assert sorted(report.added) == ["a.md", "b.txt", "c.html", "same.md"]
     reasons = dict(report.skipped)
     assert "outside the folder" in reasons[str(docs / "leak.txt")]
@@ -291,14 +279,7 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     index = store.load()
     assert not any("314159" in c.text for _, c in index.all_chunks())
 
-    followed = build_index(
-        [docs],
-        store=store,
-        embedder=embedder,
-        chunking=ChunkingOptions(300, 60),
-        max_file_bytes=100_000,
-        follow_symlinks=True,
-    )
+    followed = build(store, embedder, docs, follow_symlinks=True)
     assert followed.added == ["leak.txt"]
 
 
@@ -315,7 +296,7 @@ def test_a_document_cleaning_would_gut_is_indexed_uncleaned(
         encoding="utf-8",
     )
     (docs / "a.md").write_text(DOC_A, encoding="utf-8")
-    report = _build(store, embedder, docs)
+    report = build(store, embedder, docs)
     assert report.ok and sorted(report.added) == ["a.md", "q1.md"]
     assert any(n.startswith("q1.md: indexed uncleaned") for n in report.notes), report.notes
     text = " ".join(c.text for _, c in store.load().rows_of("q1.md"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.build import build_index
+from building import build
+
 from ingest.documents import Page
 from ingest.embed import Embedder
 from ingest.furniture import drop_page_furniture
-from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
 
 BODIES = [
@@ -61,13 +61,7 @@ def test_a_pdf_is_indexed_without_its_furniture(tmp_path: Path, embedder: Embedd
     docs.mkdir()
     (docs / "manual.pdf").write_bytes(bytes(pdf.output()))
     store = IndexStore(tmp_path / "indexes" / "t")
-    build_index(
-        [docs],
-        store=store,
-        embedder=embedder,
-        chunking=ChunkingOptions(300, 60),
-        max_file_bytes=1_000_000,
-    )
+    build(store, embedder, docs)
     chunks = [c for _, c in store.load().all_chunks()]
     text = "\n".join(c.text for c in chunks)
     assert all(body in text for body in BODIES)

@@ -7,28 +7,19 @@ import time
 from pathlib import Path
 
 import pytest
+from building import build
 from typer.testing import CliRunner
 
 from app.cli import app
-from ingest.build import build_index
 from ingest.embed import Embedder
 from ingest.errors import IndexDamagedError
-from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
 
 TEST_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "test.yaml")
 
 
 def _build(store: IndexStore, embedder: Embedder, docs: Path, *, full: bool = False) -> str:
-    report = build_index(
-        [docs],
-        store=store,
-        embedder=embedder,
-        chunking=ChunkingOptions(300, 60),
-        max_file_bytes=100_000,
-        full=full,
-    )
-    return report.version
+    return build(store, embedder, docs, full=full).version
 
 
 @pytest.fixture
