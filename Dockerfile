@@ -39,11 +39,14 @@ COPY pyproject.toml ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -c 'import os, tomllib; \
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-extras = ["hf"] if os.environ["WITH_HF"] == "1" else []; \
+extras = ["ocr"] + (["hf"] if os.environ["WITH_HF"] == "1" else []); \
 print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
       > requirements.txt \
  && cat requirements.txt \
- && pip install -r requirements.txt
+ && pip install -r requirements.txt \
+ && pip install --no-deps "rapidocr-onnxruntime==1.4.4"
+# ^ the OCR engine without its opencv-python (GUI, needs libGL): the ocr extra brings the
+#   headless OpenCV it runs on (pyproject.toml)
 
 # llama.cpp tunes itself to the build machine's CPU by default (GGML_NATIVE), and an image
 # built that way dies with "Illegal instruction" on another CPU (or on a VM that reports

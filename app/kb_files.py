@@ -12,7 +12,6 @@ failed or interrupted upload leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import unicodedata
 import uuid
@@ -22,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from ingest.build import folder_files
+from ingest.discover import folder_files
+from ingest.documents import document_id
 from ingest.errors import InputError, NotFoundError, TooLargeError, UnsupportedFileError
 from ingest.integrity import sha256_of
 from ingest.loaders import LOADERS
@@ -32,11 +32,6 @@ Status = Literal["indexed", "pending", "changed", "missing"]
 _BLOCK = 1 << 20
 # Magic numbers of binary formats a text upload must not be.
 _BINARY = (b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"\x7fELF", b"GIF8", b"\xff\xd8\xff", b"MZ")
-
-
-def document_id(source: str) -> str:
-    """A stable id for a document name, safe in a URL path."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(slots=True)
@@ -121,23 +116,48 @@ def safe_name(raw: str | None) -> str:
     return name
 
 
+# Zip-based formats: the member that makes the archive what its suffix says.
+_ZIP_FORMATS = {
+    ".docx": ("word/document.xml", "a Word document"),
+    ".pptx": ("ppt/presentation.xml", "a PowerPoint presentation"),
+    ".xlsx": ("xl/workbook.xml", "an Excel workbook"),
+    ".epub": ("META-INF/container.xml", "an EPUB book"),
+}
+# Binary formats by their first bytes.
+_MAGIC = {
+    ".pdf": ((b"%PDF-",), "a PDF (it does not start with %PDF-)"),
+    ".png": ((b"\x89PNG\r\n\x1a\n",), "a PNG picture"),
+    ".jpg": ((b"\xff\xd8\xff",), "a JPEG picture"),
+    ".jpeg": ((b"\xff\xd8\xff",), "a JPEG picture"),
+    ".webp": ((b"RIFF",), "a WebP picture"),
+    ".tif": ((b"II*\x00", b"MM\x00*"), "a TIFF picture"),
+    ".tiff": ((b"II*\x00", b"MM\x00*"), "a TIFF picture"),
+}
+
+
 def sniff(name: str, head: bytes, path: Path) -> None:
     """UnsupportedFileError unless the content is what the suffix says."""
     suffix = Path(name).suffix.lower()
-    if suffix == ".pdf":
-        if b"%PDF-" not in head[:1024]:
-            raise UnsupportedFileError(f"{name} is not a PDF (it does not start with %PDF-)")
-    elif suffix == ".docx":
+    if suffix in _MAGIC:
+        starts, kind = _MAGIC[suffix]
+        # A PDF may have a few bytes of junk before its header; readers accept that.
+        found = b"%PDF-" in head[:1024] if suffix == ".pdf" else head.startswith(starts)
+        if suffix == ".webp":
+            found = found and head[8:12] == b"WEBP"
+        if not found:
+            raise UnsupportedFileError(f"{name} is not {kind}")
+    elif suffix in _ZIP_FORMATS:
+        member, kind = _ZIP_FORMATS[suffix]
         if not zipfile.is_zipfile(path):
-            raise UnsupportedFileError(f"{name} is not a Word document (not a zip archive)")
+            raise UnsupportedFileError(f"{name} is not {kind} (not a zip archive)")
         try:
             with zipfile.ZipFile(path) as archive:
                 members = set(archive.namelist())
         except zipfile.BadZipFile as exc:
             raise UnsupportedFileError(f"{name} is a damaged zip archive") from exc
-        if "word/document.xml" not in members:
-            raise UnsupportedFileError(f"{name} is a zip archive but not a Word document")
-    else:  # text, Markdown, HTML: any encoding, but not a binary file renamed
+        if member not in members:
+            raise UnsupportedFileError(f"{name} is a zip archive but not {kind}")
+    else:  # text, Markdown, HTML, CSV: any encoding, but not a binary file renamed
         utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
         if head.startswith(_BINARY) or (b"\x00" in head and not utf16):
             raise UnsupportedFileError(f"{name} is a binary file, not {suffix} text")

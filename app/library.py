@@ -24,7 +24,7 @@ from pathlib import Path
 
 from app.service import KnowledgeBase, Models
 from app.settings import KB_NAME, Settings
-from app.wiring import chunking_from, store_from
+from app.wiring import chunking_from, ocr_from, store_from
 from ingest.build import BuildReport, Progress, build_index
 from ingest.embed import Embedder
 from ingest.errors import AlreadyExistsError, InputError, NotFoundError
@@ -247,6 +247,7 @@ class Library:
             progress=progress,
             exclude=exclude,
             follow_symlinks=settings.follow_symlinks,
+            ocr=ocr_from(settings),
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ingest.documents import Hit
+from ingest.documents import Hit, Origin
 
 
 @dataclass(slots=True)
@@ -23,6 +23,7 @@ class Passage:
     heading: str
     chunk_ids: list[str]
     rank: int  # best rank among its chunks
+    origin: Origin = "text"
 
 
 def assemble(
@@ -43,6 +44,7 @@ def assemble(
             h.chunk.heading,
             [h.chunk.chunk_id],
             h.rank or i,
+            h.chunk.origin,
         )
         for i, h in enumerate(hits, 1)
     ]
@@ -56,6 +58,7 @@ def assemble(
             last is not None
             and last.source == p.source
             and last.page == p.page
+            and last.origin == p.origin  # a table's rows are not merged into prose
             and p.start <= last.end + max_gap
         ):
             last.end = max(last.end, p.end)
@@ -64,7 +67,8 @@ def assemble(
         else:
             merged.append(
                 Passage(
-                    p.source, p.text, p.start, p.end, p.page, p.heading, list(p.chunk_ids), p.rank
+                    *(p.source, p.text, p.start, p.end, p.page, p.heading),
+                    *(list(p.chunk_ids), p.rank, p.origin),
                 )
             )
     for p in merged:

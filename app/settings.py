@@ -45,6 +45,12 @@ class ChunkingSettings(BaseModel):
     overlap: int = Field(70, ge=0, le=4000)
 
 
+class OcrSettings(BaseModel):
+    # Scans and photos are read with rapidocr-onnxruntime; off, their pages stay unread.
+    enabled: bool = True
+    min_score: float = Field(0.5, ge=0, le=1)  # recognised lines below it are dropped
+
+
 class RerankSettings(BaseModel):
     model: str | None = None  # a sentence-transformers CrossEncoder folder; None: no reranking
     top_n: int = Field(20, ge=1, le=200)
@@ -162,6 +168,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
+    ocr: OcrSettings = OcrSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()

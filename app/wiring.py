@@ -20,6 +20,7 @@ from app.settings import Settings
 from app.translate import QueryTranslator
 from ingest.embed import Embedder, make_embedder
 from ingest.keyword import KeywordIndex
+from ingest.ocr import OcrOptions
 from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
 
@@ -52,6 +53,10 @@ def store_from(settings: Settings, index_name: str | None = None) -> IndexStore:
 
 def chunking_from(settings: Settings) -> ChunkingOptions:
     return ChunkingOptions(size=settings.chunking.size, overlap=settings.chunking.overlap)
+
+
+def ocr_from(settings: Settings) -> OcrOptions:
+    return OcrOptions(enabled=settings.ocr.enabled, min_score=settings.ocr.min_score)
 
 
 def retriever_from(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:

@@ -8,23 +8,23 @@ its previous chunks: a bad file never costs data that was already searchable.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from ingest.clean import clean_text, normalise_text, to_simplified
-from ingest.documents import PAGE_SEPARATOR, Chunk, Document
+from ingest.clean import to_simplified
+from ingest.discover import Candidate, discover
+from ingest.documents import Chunk, Document, Span
 from ingest.embed import Embedder, Vectors
 from ingest.errors import DocumentError, InputError
-from ingest.furniture import drop_page_furniture
 from ingest.keyword import KeywordIndex
-from ingest.loaders import LOADERS, loader_for
+from ingest.loaders import loader_for
+from ingest.ocr import OcrOptions, ocr_pages, recognizer_for
+from ingest.prepare import clean_document
+from ingest.report import BuildReport, NullProgress, Progress
 from ingest.split import ChunkingOptions, split_text
 from ingest.store import (
     FORMAT_VERSION,
@@ -37,142 +37,7 @@ from ingest.store import (
 )
 
 
-class Progress(Protocol):
-    def start(self, stage: str, total: int) -> None: ...
-
-    def advance(self, n: int = 1) -> None: ...
-
-
-class NullProgress:
-    def start(self, stage: str, total: int) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-
-@dataclass(slots=True)
-class BuildReport:
-    index: str
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures
-    notes: list[str] = field(default_factory=list)
-    chunks: int = 0
-    embedded_chunks: int = 0
-    seconds: float = 0.0
-    version: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    source: str
-    path: Path
-
-
-def folder_files(
-    folder: Path, *, exclude: Sequence[Path] = (), follow_symlinks: bool = False
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """The files a build of ``folder`` reads, and the links it leaves out with why.
-
-    Hidden files and ``exclude``'s folders are left out silently. Links are read only
-    when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
-    a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
-    never walked (a link back up would loop); loops and broken links are reported.
-    """
-    root = folder.resolve()
-    skip = [e.resolve() for e in exclude]
-    files: list[Path] = []
-    left_out: list[tuple[str, str]] = []
-    for p in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in p.relative_to(folder).parts):
-            continue
-        if p.is_symlink():
-            why = _link_problem(p, root, follow_symlinks=follow_symlinks)
-            if why:
-                left_out.append((str(p), why))
-                continue
-        elif not p.is_file():
-            continue
-        if skip and any(p.resolve().is_relative_to(e) for e in skip):
-            continue
-        files.append(p)
-    return files, left_out
-
-
-def _link_problem(link: Path, root: Path, *, follow_symlinks: bool) -> str | None:
-    try:
-        target = link.resolve(strict=True)
-    except RuntimeError:  # Python 3.11's "Symlink loop"
-        return "symlink loop"
-    except OSError as exc:
-        return "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
-    if target.is_dir():
-        return "symlink to a folder: not followed"
-    if not target.is_relative_to(root) and not follow_symlinks:
-        return "symlink to a file outside the folder (follow_symlinks is off)"
-    return None
-
-
-def discover(
-    paths: Sequence[Path],
-    report: BuildReport,
-    *,
-    max_bytes: int,
-    exclude: Sequence[Path] = (),
-    follow_symlinks: bool = False,
-) -> tuple[list[_Candidate], bool]:
-    """Files to index and whether every given path could be read."""
-    found: dict[str, _Candidate] = {}
-    complete = True
-
-    def add(source: str, path: Path) -> None:
-        if source in found:
-            report.failed.append((str(path), f"same name as {found[source].path}"))
-        else:
-            found[source] = _Candidate(source, path)
-
-    for given in paths:
-        if not given.exists():
-            report.failed.append((str(given), "no such file or folder"))
-            complete = False
-        elif given.is_dir():
-            files, left_out = folder_files(given, exclude=exclude, follow_symlinks=follow_symlinks)
-            report.skipped.extend(left_out)
-            supported = [p for p in files if p.suffix.lower() in LOADERS]
-            for p in files:
-                if p.suffix.lower() not in LOADERS:
-                    report.skipped.append((str(p), f"unsupported file type {p.suffix or '(none)'}"))
-            if not supported:
-                report.failed.append((str(given), "folder holds no supported files"))
-            for p in supported:
-                add(p.relative_to(given).as_posix(), p)
-        elif given.is_file():
-            add(given.name, given)
-        else:
-            report.failed.append((str(given), "not a regular file or folder"))
-            complete = False
-    kept: list[_Candidate] = []
-    for cand in found.values():
-        size = cand.path.stat().st_size
-        if size > max_bytes:
-            limit = max_bytes / 1_000_000
-            report.failed.append((str(cand.path), f"larger than the {limit:g} MB limit"))
-        elif cand.path.suffix.lower() not in LOADERS:
-            report.failed.append((str(cand.path), f"unsupported file type {cand.path.suffix!r}"))
-        else:
-            kept.append(cand)
-    return kept, complete
-
-
-def load_document(cand: _Candidate) -> Document:
+def load_document(cand: Candidate) -> Document:
     data = cand.path.read_bytes()  # read once: hash and parse the same bytes
     if not data.strip():
         raise DocumentError("empty file")
@@ -184,51 +49,6 @@ def load_document(cand: _Candidate) -> Document:
         pages=tuple(pages),
         size=len(data),
     )
-
-
-# Cleaning was tuned on web clippings: on other people's files it must err towards
-# keeping text. When it would remove more than this share of a document (or all of it),
-# the document is indexed from its normalised, uncleaned text and the build says so.
-# The bundled notes lose 0-46% (003, a page of long recommendation lists).
-MAX_CLEANED_SHARE = 0.6
-
-
-def clean_document(
-    doc: Document, *, notes: list[str] | None = None
-) -> tuple[str, list[tuple[int, int, int | None]]]:
-    """The cleaned text of the whole document and the span of each page in it (the
-    uncleaned text, with a line in ``notes``, when cleaning would gut it). Running
-    headers, footers and page numbers of paged documents go first (``ingest.furniture``)."""
-    doc = replace(doc, pages=tuple(drop_page_furniture(doc.pages)))
-    text, spans = _joined(doc, clean_text)
-    before = sum(len("".join(page.text.split())) for page in doc.pages)
-    removed = 1 - len("".join(text.split())) / before if before else 0.0
-    if before and removed > MAX_CLEANED_SHARE:
-        if notes is not None:
-            notes.append(
-                f"{doc.source}: indexed uncleaned (cleaning would have removed "
-                f"{removed:.0%} of its text)"
-            )
-        return _joined(doc, normalise_text)
-    return text, spans
-
-
-def _joined(
-    doc: Document, prepare: Callable[[str], str]
-) -> tuple[str, list[tuple[int, int, int | None]]]:
-    parts: list[str] = []
-    spans: list[tuple[int, int, int | None]] = []
-    pos = 0
-    for page in doc.pages:
-        text = prepare(page.text)
-        if not text.strip():
-            continue
-        if parts:
-            pos += len(PAGE_SEPARATOR)
-        spans.append((pos, pos + len(text), page.number))
-        parts.append(text)
-        pos += len(text)
-    return PAGE_SEPARATOR.join(parts), spans
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -272,6 +92,7 @@ def build_index(
     progress: Progress | None = None,
     exclude: Sequence[Path] = (),
     follow_symlinks: bool = False,
+    ocr: OcrOptions | None = None,
 ) -> BuildReport:
     """Bring the index in line with ``paths`` (less the folders in ``exclude``); publish a
     new version if anything is left."""
@@ -308,8 +129,12 @@ def build_index(
             for d in docs
             if full or d.source not in old_docs or old_docs[d.source].sha256 != d.sha256
         ]
+        read = _read_pictures(changed, ocr or OcrOptions(), progress, report)
+        failed_sources |= {d.source for d in changed} - {d.source for d in read}
+        changed = read
+
         progress.start("clean", len(changed))
-        cleaned: dict[str, tuple[str, list[tuple[int, int, int | None]]]] = {}
+        cleaned: dict[str, tuple[str, list[Span]]] = {}
         for doc in changed:
             cleaned[doc.source] = clean_document(doc, notes=report.notes)
             progress.advance()
@@ -402,6 +227,25 @@ def build_index(
     report.version = final.name
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_pictures(
+    docs: list[Document], options: OcrOptions, progress: Progress, report: BuildReport
+) -> list[Document]:
+    """The OCR stage: ``docs`` with their picture pages read; one that cannot be read is
+    reported and left out (its previous chunks, if any, stay)."""
+    pictures = sum(1 for d in docs for p in d.pages if p.needs_ocr)
+    if not pictures:
+        return docs
+    progress.start("ocr", pictures)
+    recognizer = recognizer_for(options)
+    read: list[Document] = []
+    for doc in docs:
+        try:
+            read.append(ocr_pages(doc, recognizer, advance=progress.advance, notes=report.notes))
+        except DocumentError as exc:
+            report.failed.append((doc.path, str(exc)))
+    return read
 
 
 def _page_count(doc: Document) -> int | None:

@@ -8,17 +8,61 @@ which the index stores too, so a citation can always be shown in context.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 PAGE_SEPARATOR = "\n\n"
+
+# Where a chunk's text came from: the file's own text, a table of it (rendered as a
+# Markdown table, cut only between rows), or optical character recognition of a picture.
+Origin = Literal["text", "table", "ocr"]
+
+
+def document_id(source: str) -> str:
+    """A stable id for a document name, safe in a URL path."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as rows of cell text; the first row is the header."""
+
+    rows: tuple[tuple[str, ...], ...]
+    title: str = ""  # what the breadcrumb calls it: "Table 2", a sheet's name
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return self.rows[0] if self.rows else ()
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Text of one page as loaded (PDF pages are numbered from 1; other files have None)."""
+    """Text of one page as loaded (PDF pages and slides are numbered from 1; other files
+    have None), the tables on it, and for a page with no text layer (a scan, a photo)
+    how to get its picture: the OCR stage reads it and sets ``ocr``."""
 
     text: str
     number: int | None = None
+    tables: tuple[Table, ...] = ()
+    image: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+    ocr: bool = False
+
+    @property
+    def needs_ocr(self) -> bool:
+        return self.image is not None and not self.ocr
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where one page's text, or one table, sits in a document's cleaned text."""
+
+    start: int
+    end: int
+    page: int | None = None
+    origin: Origin = "text"
+    title: str = ""  # a table's breadcrumb, its name and columns: "Table 1: 模型 | 参数量"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +87,7 @@ class Chunk:
     end: int
     page: int | None = None
     heading: str = ""  # breadcrumb, "LLM的初步探究 > 大模型的发展脉络"
+    origin: Origin = "text"
 
 
 @dataclass(slots=True)
@@ -68,4 +113,5 @@ class Hit:
             "chunk_id": c.chunk_id,
             "start": c.start,
             "end": c.end,
+            "origin": c.origin,
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ingest.documents import Page
 
@@ -49,5 +50,5 @@ def drop_page_furniture(pages: Sequence[Page]) -> list[Page]:
             for i, line in enumerate(lines)
             if i not in at_edge or not (_key(line) in recurring or _PAGE_NUMBER.match(line.strip()))
         ]
-        cleaned.append(Page("\n".join(kept), page.number))
+        cleaned.append(replace(page, text="\n".join(kept)))
     return cleaned

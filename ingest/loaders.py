@@ -7,13 +7,15 @@ writes to what the user gave.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from typing import Protocol
 
 from ingest.documents import Page
 from ingest.errors import DocumentError
+from ingest.images import IMAGE_SUFFIXES, load_image
+from ingest.office import load_csv, load_docx, load_epub, load_pptx, load_xlsx
+from ingest.pdf import load_pdf
 
 
 class Loader(Protocol):
@@ -110,45 +112,6 @@ def load_html(data: bytes) -> list[Page]:
     return [Page(body.text(deep=True, separator=""))]
 
 
-def load_pdf(data: bytes) -> list[Page]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentError("the PDF is encrypted")
-        return [Page(page.extract_text() or "", number=i) for i, page in enumerate(reader.pages, 1)]
-    except DocumentError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentError(f"corrupt or unreadable PDF ({exc})") from exc
-
-
-def load_docx(data: bytes) -> list[Page]:
-    import zipfile
-
-    import docx
-
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DocumentError(f"corrupt or unreadable .docx ({exc})") from exc
-    lines: list[str] = []
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
-        text = para.text
-        match = re.match(r"Heading (\d)", style)
-        if match and text.strip():
-            lines.append(f"\n{'#' * int(match.group(1))} {text.strip()}\n")
-        else:
-            lines.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return [Page("\n".join(lines))]
-
-
 LOADERS: dict[str, Callable[[bytes], list[Page]]] = {
     ".txt": load_text,
     ".md": load_markdown,
@@ -157,6 +120,11 @@ LOADERS: dict[str, Callable[[bytes], list[Page]]] = {
     ".htm": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".pptx": load_pptx,
+    ".xlsx": load_xlsx,
+    ".csv": load_csv,
+    ".epub": load_epub,
+    **dict.fromkeys(IMAGE_SUFFIXES, load_image),
 }
 
 

@@ -6,7 +6,10 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-FORMAT_VERSION = 1
+# 2: chunks carry their origin (text, table, ocr). A format-1 index still serves (every
+# chunk's origin is text); the next build re-embeds it in format 2.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 
 
 @dataclass(slots=True)

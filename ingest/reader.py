@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.documents import Chunk
+from ingest.documents import Chunk, Origin
 from ingest.embed import Vectors
 from ingest.manifest import Manifest
 
@@ -35,8 +35,9 @@ class LoadedIndex:
         return int(self.faiss.ntotal)
 
     def _chunk(self, row: tuple[Any, ...]) -> Chunk:
-        _, chunk_id, source, _, page, heading, start, end, text = row
-        return Chunk(chunk_id, source, text, start, end, page, heading)
+        _, chunk_id, source, _, page, heading, start, end, text, *rest = row
+        origin: Origin = rest[0] if rest else "text"  # format 1 has no origin column
+        return Chunk(chunk_id, source, text, start, end, page, heading, origin)
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         """Chunks by FAISS row, in the order asked."""

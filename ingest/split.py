@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.documents import Chunk
+from ingest.documents import Chunk, Span
+from ingest.tables import row_pieces
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A plain-text heading is a short line standing alone: no sentence punctuation at its end,
@@ -176,30 +177,38 @@ def split_text(
     source: str,
     doc_hash: str,
     options: ChunkingOptions,
-    page_spans: list[tuple[int, int, int | None]] | None = None,
+    page_spans: list[Span] | None = None,
 ) -> list[Chunk]:
     """Chunks of a document's cleaned text.
 
-    ``page_spans`` lists (start, end, page number) of each page inside ``text``; chunks
-    never cross a page boundary, so each has one page number.
+    ``page_spans`` says where each page's text and each table sits inside ``text``;
+    chunks never cross a span, so each has one page number and one origin. Tables are cut
+    between rows only (``ingest.tables``).
     """
-    spans_of_pages = page_spans or [(0, len(text), None)]
     chunks: list[Chunk] = []
-    for page_start, page_end, page in spans_of_pages:
-        page_text = text[page_start:page_end]
+
+    def add(start: int, end: int, span: Span, heading: str) -> None:
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id(source, len(chunks), doc_hash=doc_hash),
+                source=source,
+                text=text[start:end],
+                start=start,
+                end=end,
+                page=span.page,
+                heading=heading,
+                origin=span.origin,
+            )
+        )
+
+    for span in page_spans or [Span(0, len(text))]:
+        if span.origin == "table":
+            for start, end in row_pieces(text, span.start, span.end, options.size):
+                add(start, end, span, span.title)
+            continue
+        page_text = text[span.start : span.end]
         for section in _sections(page_text):
             sentences = list(_sentences(page_text, section.start, section.end))
             for s, e in _pack(_pieces(sentences, options.size), options):
-                start, end = page_start + s, page_start + e
-                chunks.append(
-                    Chunk(
-                        chunk_id=chunk_id(source, len(chunks), doc_hash=doc_hash),
-                        source=source,
-                        text=text[start:end],
-                        start=start,
-                        end=end,
-                        page=page,
-                        heading=section.heading,
-                    )
-                )
+                add(span.start + s, span.start + e, span, section.heading)
     return chunks

@@ -44,7 +44,7 @@ from ingest.errors import (
     IndexNotFoundError,
 )
 from ingest.integrity import file_checksums, problem_of
-from ingest.manifest import FORMAT_VERSION, DocumentRecord, Manifest, now_iso
+from ingest.manifest import FORMAT_VERSION, READABLE_FORMATS, DocumentRecord, Manifest, now_iso
 from ingest.reader import LoadedIndex
 
 __all__ = [
@@ -66,7 +66,8 @@ CREATE TABLE documents (source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, text TEXT
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
     seq INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'text'
 );
 CREATE INDEX chunks_source ON chunks (source, seq);
 """
@@ -146,7 +147,7 @@ class IndexStore:
         """Open the current version, checking it was built the way it will be queried."""
         manifest = self.read_manifest()
         fix = "run `notesqa build --full` to rebuild it"
-        if manifest.format_version != FORMAT_VERSION:
+        if manifest.format_version not in READABLE_FORMATS:
             raise IndexMismatchError(
                 f"index {self.name} has format {manifest.format_version}, this notesqa reads "
                 f"format {FORMAT_VERSION}: {fix}"
@@ -243,9 +244,12 @@ class IndexStore:
                 n = seq.get(c.source, 0)
                 seq[c.source] = n + 1
                 rows.append(
-                    (row, c.chunk_id, c.source, n, c.page, c.heading, c.start, c.end, c.text)
+                    (
+                        *(row, c.chunk_id, c.source, n, c.page, c.heading),
+                        *(c.start, c.end, c.text, c.origin),
+                    )
                 )
-            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.commit()
         finally:
             db.close()

@@ -22,6 +22,7 @@ from app.lang import checkable_names, detect_lang, refusal
 from app.passages import Passage
 from app.settings import AnswerSettings
 from ingest.clean import fold
+from ingest.documents import document_id
 
 MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
 _WORDS = re.compile(r"\w+")
@@ -237,6 +238,8 @@ def _source(n: int, p: Passage, answer: str) -> Source:
         start,
         end,
         list(p.chunk_ids),
+        p.origin,
+        document_id(p.source),
     )
 
 

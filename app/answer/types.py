@@ -21,6 +21,8 @@ class Source:
     quote_start: int = 0
     quote_end: int = 0
     chunk_ids: list[str] = field(default_factory=list)
+    origin: str = "text"  # text, table or ocr (ingest.documents.Origin)
+    document_id: str = ""  # for the document's text: GET /api/kbs/{kb}/documents/{id}/text
 
 
 @dataclass(frozen=True, slots=True)

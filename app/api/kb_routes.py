@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 
 from app.api.body_limit import MAX_FILES
 from app.api.deps import Admin, Jobs, Lib
-from app.api.schemas import KBCreate, KBOut, KBsResponse
+from app.api.schemas import DocumentTextOut, KBCreate, KBOut, KBsResponse
+from app.document_view import document_view
 from app.kb_files import Upload, delete_document, list_documents, save_uploads
 from app.library import DEFAULT
 from ingest.errors import BuildInProgressError, InputError
@@ -64,6 +65,14 @@ def documents(name: str, library: Lib) -> dict[str, Any]:
     _, exclude = library.sources(name) if folder is not None else ([], [])
     entries = list_documents(folder, manifest, exclude=exclude)
     return {"kb": name, "folder": str(folder) if folder else None, "documents": entries}
+
+
+@router.get("/{name}/documents/{doc_id}/text")
+def document_text(name: str, doc_id: str, library: Lib) -> DocumentTextOut:
+    """A document's cleaned text as indexed, with the offsets of its chunks and pages:
+    a citation's ``start``/``end`` point into this text."""
+    index = library.get(name).load().retriever.index
+    return DocumentTextOut.model_validate(document_view(index, doc_id), from_attributes=True)
 
 
 @router.post("/{name}/documents", status_code=201, dependencies=[Admin])

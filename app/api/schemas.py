@@ -24,6 +24,9 @@ class SearchRequest(BaseModel):
     sources: list[str] | None = Field(None, description="file names or globs to search in")
 
 
+Origin = Literal["text", "table", "ocr"]
+
+
 class HitOut(BaseModel):
     rank: int
     score: float
@@ -35,6 +38,7 @@ class HitOut(BaseModel):
     chunk_id: str
     start: int
     end: int
+    origin: Origin = "text"  # the file's text, one of its tables, or OCR of a picture
     scores: dict[str, float] = {}  # dense, bm25, fused, coverage (rerank when reranking)
 
 
@@ -69,6 +73,33 @@ class SourceOut(BaseModel):
     quote_start: int
     quote_end: int
     chunk_ids: list[str]
+    origin: Origin = "text"
+    document_id: str = Field("", description="GET /api/kbs/{kb}/documents/{id}/text")
+
+
+class ChunkPlace(BaseModel):
+    chunk_id: str
+    start: int
+    end: int
+    page: int | None
+    heading: str
+    origin: Origin
+
+
+class PagePlace(BaseModel):
+    page: int
+    start: int
+    end: int
+
+
+class DocumentTextOut(BaseModel):
+    """A document's cleaned text; chunk and citation offsets point into ``text``."""
+
+    id: str
+    source: str
+    text: str
+    chunks: list[ChunkPlace]
+    pages: list[PagePlace]
 
 
 class RefusalOut(BaseModel):

@@ -8,6 +8,7 @@ import { initHitTest } from "./hittest.js";
 import { initKnowledgeBases } from "./kbs.js";
 import { CITATION, citationNumbers, renderMarkdown } from "./markdown.js";
 import {
+  apiKey,
   authHeaders,
   getJson,
   h,
@@ -55,6 +56,7 @@ const state = {
   conversationId: 0, // bumped by "New chat" so a late answer cannot refill the history
   opener: null, // what opened the passage panel, to give focus back to
   kb: null, // the knowledge base the conversation is about
+  passageOpened: 0, // bumped per opened citation, so a late document text is not shown
 };
 
 // ---------------------------------------------------------------- server-sent events
@@ -290,6 +292,7 @@ async function ask(question) {
   const controller = new AbortController();
   state.controller = controller;
   setBusy(true);
+  const sentKey = apiKey();
   try {
     let response;
     try {
@@ -312,7 +315,7 @@ async function ask(question) {
       throw new ConnectionLost(error.message);
     }
     if (!response.ok) {
-      if (response.status === 401) reportUnauthorized();
+      if (response.status === 401) reportUnauthorized(sentKey);
       turn.fail(await responseError(response));
     } else if (!(response.headers.get("content-type") || "").includes("text/event-stream")) {
       turn.finish(await response.json()); // a server that answered without streaming
@@ -397,17 +400,23 @@ function openPassage(turn, n, opener) {
   if (!source) return;
   closePassage({ restoreFocus: false });
   state.opener = opener;
+  const opened = (state.passageOpened += 1);
 
   ui.passageTitle.textContent = t("sourceTitle", { n });
   ui.passageSource.replaceChildren(h("span", { class: "passage__file" }, source.source));
   if (source.page != null) {
     ui.passageSource.append(h("span", { class: "passage__page" }, t("page", { n: source.page })));
   }
+  if (source.origin === "ocr" || source.origin === "table") {
+    const label = t(source.origin === "ocr" ? "originOcr" : "originTable");
+    ui.passageSource.append(h("span", { class: "passage__origin" }, label));
+  }
   ui.passageHeading.textContent = source.heading || "";
   ui.passageHeading.hidden = !source.heading;
   const text = typeof source.text === "string" ? source.text : "";
   const range = quoteRange(source, turn.final?.answer ?? "", n);
   ui.passageText.replaceChildren(...highlighted(text, range));
+  ui.passageText.classList.remove("passage__text--document");
 
   for (const el of turn.el.querySelectorAll(`[data-n="${n}"]`)) {
     el.classList.add("is-active");
@@ -415,10 +424,49 @@ function openPassage(turn, n, opener) {
   }
   ui.passage.hidden = false;
   ui.app.classList.add("passage-open");
-  const mark = ui.passageText.querySelector("mark");
+  scrollToMark();
+  ui.passage.focus({ preventScroll: true });
+  // Then the passage in its document (for a paged one, its page), when the server has it.
+  if (source.document_id) {
+    showInDocument(source, range, () => opened === state.passageOpened && !ui.passage.hidden);
+  }
+}
+
+function scrollToMark() {
+  const mark = ui.passageText.querySelector("mark") ?? ui.passageText.querySelector(".cited");
   ui.passageText.scrollTop = 0;
   if (mark) mark.scrollIntoView({ block: "center" });
-  ui.passage.focus({ preventScroll: true });
+}
+
+async function showInDocument(source, range, stillOpen) {
+  let doc;
+  try {
+    const kb = encodeURIComponent(kbs.current());
+    doc = await getJson(`/api/kbs/${kb}/documents/${encodeURIComponent(source.document_id)}/text`);
+  } catch {
+    return; // the passage alone stays: a rebuilt or removed document has no text to show
+  }
+  if (!stillOpen()) return;
+  const chars = Array.from(doc.text ?? "");
+  const start = Number(source.start);
+  const end = Number(source.end);
+  // The server counts in code points, as Array.from does.
+  if (!(end > start) || chars.slice(start, end).join("") !== source.text) return;
+  const page = (doc.pages ?? []).find((p) => p.page === source.page);
+  const [from, to] = page ? [Math.min(page.start, start), Math.max(page.end, end)] : [0, chars.length];
+  const cited = range ? [start + range[0], start + range[1]] : null;
+  const part = (a, b) => chars.slice(a, b).join("");
+  const inner = cited
+    ? [part(start, cited[0]), h("mark", {}, part(cited[0], cited[1])), part(cited[1], end)]
+    : [part(start, end)];
+  ui.passageText.replaceChildren(
+    part(from, start),
+    h("span", { class: "cited" }, ...inner),
+    part(end, to),
+  );
+  ui.passageText.classList.add("passage__text--document");
+  ui.passageText.setAttribute("aria-label", t(page ? "documentPage" : "documentWhole"));
+  scrollToMark();
 }
 
 function closePassage({ restoreFocus = true } = {}) {

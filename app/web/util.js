@@ -62,13 +62,16 @@ export function whenUnauthorized(handler) {
   unauthorized = handler;
 }
 
-export function reportUnauthorized() {
-  unauthorized();
+/** A 401 asks for the key only when it answers the key in use now: a request sent
+ * before the user gave one must not reopen the dialog they just closed. */
+export function reportUnauthorized(sentKey) {
+  if (sentKey === apiKey()) unauthorized();
 }
 
 /** GET (or any `init`) JSON; a failed status throws an Error with the server's message. */
 export async function getJson(url, init = {}) {
   const own = Boolean(init.headers?.Authorization); // the admin token, sent on purpose
+  const sentKey = apiKey();
   let response;
   try {
     response = await fetch(url, {
@@ -81,7 +84,7 @@ export async function getJson(url, init = {}) {
   if (!response.ok) {
     const error = new Error(await responseError(response));
     error.status = response.status;
-    if (response.status === 401 && !own) unauthorized();
+    if (response.status === 401 && !own) reportUnauthorized(sentKey);
     throw error;
   }
   return response.json();

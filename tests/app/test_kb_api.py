@@ -6,16 +6,15 @@ the best sentences of the passages, so an answer shows which knowledge base it c
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from kb_server import AUTH, TOKEN, make_settings, wait_rebuild
 from live import Server
 from pydantic import SecretStr
 
@@ -25,17 +24,7 @@ from app.settings import Settings
 from app.wiring import store_from
 from ingest.errors import BuildInProgressError
 
-TOKEN = "test-admin-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GBK_TEXT = "星河计划的负责人是周明，预算为三百万元。"
-
-
-def make_settings(base: Settings, tmp_path: Path, notes_index_dir: Path, **extra: Any) -> Settings:
-    """Settings over a private copy of the notes index and of the notes folder."""
-    shutil.copytree(notes_index_dir, tmp_path / "indexes")
-    docs = tmp_path / "docs"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "notes", docs)
-    return base.model_copy(update={"index_dir": tmp_path / "indexes", "docs_dir": docs, **extra})
 
 
 @pytest.fixture
@@ -65,16 +54,6 @@ def docx_bytes(text: str) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-def wait_rebuild(url: str, kb: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status: dict[str, Any] = httpx.get(f"{url}/api/kbs/{kb}/rebuild").json()
-        if status["state"] in ("done", "failed"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"rebuild of {kb} did not finish")
 
 
 def test_changing_endpoints_are_off_without_an_admin_token(
@@ -200,6 +179,10 @@ UPLOAD_ATTACKS = [
     ("noext", b"text", 415),
     ("fake.pdf", b"this is not a pdf at all", 415),
     ("zip.docx", None, 415),  # a zip archive that is not a Word document
+    ("zip.xlsx", None, 415),
+    ("zip.pptx", None, 415),
+    ("fake.png", b"GIF89a a GIF named .png", 415),
+    ("fake.jpg", b"plain text", 415),
     ("binary.txt", b"\x7fELF\x02\x01\x01\x00\x00\x00", 415),
     ("empty.txt", b"   ", 400),
 ]

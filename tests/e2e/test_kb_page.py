@@ -5,11 +5,13 @@ of the notes index and folder."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from documents_made import cjk_font, pdf_with
 from live import ROOT, ServerProcess
 from playwright.sync_api import Page, expect
 
@@ -151,3 +153,37 @@ def test_the_page_asks_for_the_api_key_once(
         expect(page.locator("#kb-list .doc")).to_have_count(5)
         expect(page.locator("#key-dialog")).to_be_hidden()
         context.close()
+
+
+def test_a_citation_of_a_pdf_opens_its_page(
+    open_page: OpenPage, server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    httpx.post(f"{server_url}/api/kbs", json={"name": "manuals"}, headers=auth)
+    pages = [
+        "安装程序会把文件复制到程序目录中，然后创建桌面快捷方式。",
+        "网关在 8443 端口上监听外部连接。修改配置后需要重启网关。",
+        "备份任务每天凌晨两点运行，保留最近三十天的备份。",
+    ]
+    data = pdf_with(cjk_font(tmp_path_factory), pages)
+    files = [("files", ("manual.pdf", data, "application/pdf"))]
+    reply = httpx.post(
+        f"{server_url}/api/kbs/manuals/documents?rebuild=true", files=files, headers=auth
+    )
+    assert reply.status_code == 201, reply.text
+    for _ in range(300):
+        if httpx.get(f"{server_url}/api/kbs/manuals/rebuild").json()["state"] == "done":
+            break
+        time.sleep(0.2)
+
+    page = open_page(locale="zh-CN")
+    page.select_option("#kb-select", "manuals")
+    ask(page, "网关在哪个端口上监听？")
+    answer = page.locator("#conversation .msg--assistant").last
+    expect(answer).to_contain_text("8443")
+    answer.locator(".chip").first.click()
+    expect(page.locator("#passage-source")).to_contain_text("第 2 页")
+    shown = page.locator("#passage-text.passage__text--document")
+    expect(shown).to_contain_text("修改配置后需要重启网关。")
+    expect(shown).not_to_contain_text("安装程序")  # its page only, not the document
+    expect(page.locator("#passage-text .cited mark")).to_contain_text("8443")

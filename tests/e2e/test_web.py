@@ -75,9 +75,15 @@ def test_answer_streams_with_citations_that_open_their_passage(
     expect(page.locator("#passage-source .passage__file")).to_have_text(source["source"])
     assert source["source"] in NOTES
     expect(page.locator("#passage-heading")).to_have_text(source["heading"])
-    expect(page.locator("#passage-text")).to_have_text(source["text"])
-    mark = page.locator("#passage-text mark")
-    expect(mark).to_be_visible()
+    # The passage is shown in its document: the whole text, the cited chunk set off, the
+    # supporting sentence marked and scrolled to.
+    document = httpx.get(
+        f"{server_url}/api/kbs/default/documents/{source['document_id']}/text"
+    ).json()
+    expect(page.locator("#passage-text.passage__text--document")).to_have_text(document["text"])
+    expect(page.locator("#passage-text .cited")).to_have_text(source["text"])
+    mark = page.locator("#passage-text .cited mark")
+    expect(mark).to_be_in_viewport()
     assert source["quote_end"] > source["quote_start"]
     expect(mark).to_have_text(source["text"][source["quote_start"] : source["quote_end"]])
     expect(cite).to_have_attribute("aria-expanded", "true")

@@ -124,7 +124,8 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
     (docs / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     (docs / "huge.txt").write_text("大" * 60_000, encoding="utf-8")  # over 100 kB
-    (docs / "picture.png").write_bytes(b"\x89PNG")
+    (docs / "picture.png").write_bytes(b"\x89PNG")  # a truncated picture
+    (docs / "backup.zip").write_bytes(b"PK\x03\x04")
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
     before = {p.name: p.read_bytes() for p in docs.iterdir()}
@@ -138,7 +139,8 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
     assert "limit" in reasons["huge.txt"]
     assert "no such file" in reasons["missing"]
     assert "no supported files" in reasons["empty"]
-    assert [Path(p).name for p, _ in report.skipped] == ["picture.png"]
+    assert "not a readable picture" in reasons["picture.png"]
+    assert [Path(p).name for p, _ in report.skipped] == ["backup.zip"]
     assert not report.ok
     assert sorted(report.added) == ["a.md", "b.txt", "c.html"]
     assert {p.name: p.read_bytes() for p in docs.iterdir()} == before  # nothing modified
@@ -302,3 +304,34 @@ def test_a_document_cleaning_would_gut_is_indexed_uncleaned(
     text = " ".join(c.text for _, c in store.load().rows_of("q1.md"))
     assert "华东区贡献了一半的增量" in text
     assert not any(n.startswith("a.md") for n in report.notes)  # cleaned as usual
+
+
+def test_a_format_1_index_still_serves_and_the_next_build_upgrades_it(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    """An index built before chunks had an origin (format 1): made from a new one by
+    dropping the column, with its checksums redone as that version wrote them."""
+    import json
+    import sqlite3
+
+    from ingest.integrity import file_checksums
+
+    build(store, embedder, docs)
+    version = store.current_path()
+    assert version is not None
+    db = sqlite3.connect(version / "chunks.sqlite")
+    db.execute("ALTER TABLE chunks DROP COLUMN origin")
+    db.commit()
+    db.close()
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    manifest["files"] = file_checksums(version)
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    index = store.load()
+    assert index.manifest.format_version == 1
+    assert {c.origin for _, c in index.all_chunks()} == {"text"}
+    index.close()
+    report = build(store, embedder, docs)
+    assert "index format changed: re-embedding every document" in report.notes
+    assert store.load().manifest.format_version == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.clean import clean_text
+from ingest.documents import Span
 from ingest.split import ChunkingOptions, split_text
 
 NOTES = Path(__file__).resolve().parents[2] / "notes"
@@ -91,7 +92,7 @@ def test_no_text_is_lost(size: int) -> None:
 
 def test_pages_keep_their_numbers() -> None:
     text = "第一页的内容。\n\n第二页的内容。"
-    spans = [(0, 7, 1), (9, 16, 2)]
+    spans = [Span(0, 7, 1), Span(9, 16, 2)]
     chunks = split_text(
         text, source="a.pdf", doc_hash="h", options=ChunkingOptions(300, 0), page_spans=spans
     )

@@ -1,0 +1,115 @@
+"""Which files a build reads: the folders walked, links checked, sizes and types vetted.
+
+Nothing here reads a file's content; ``ingest.build`` loads what is kept.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.loaders import LOADERS
+from ingest.report import BuildReport
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    source: str
+    path: Path
+
+
+def folder_files(
+    folder: Path, *, exclude: Sequence[Path] = (), follow_symlinks: bool = False
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files a build of ``folder`` reads, and the links it leaves out with why.
+
+    Hidden files and ``exclude``'s folders are left out silently. Links are read only
+    when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
+    a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
+    never walked (a link back up would loop); loops and broken links are reported.
+    """
+    root = folder.resolve()
+    skip = [e.resolve() for e in exclude]
+    files: list[Path] = []
+    left_out: list[tuple[str, str]] = []
+    for p in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts):
+            continue
+        if p.is_symlink():
+            why = _link_problem(p, root, follow_symlinks=follow_symlinks)
+            if why:
+                left_out.append((str(p), why))
+                continue
+        elif not p.is_file():
+            continue
+        if skip and any(p.resolve().is_relative_to(e) for e in skip):
+            continue
+        files.append(p)
+    return files, left_out
+
+
+def _link_problem(link: Path, root: Path, *, follow_symlinks: bool) -> str | None:
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python 3.11's "Symlink loop"
+        return "symlink loop"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+    if target.is_dir():
+        return "symlink to a folder: not followed"
+    if not target.is_relative_to(root) and not follow_symlinks:
+        return "symlink to a file outside the folder (follow_symlinks is off)"
+    return None
+
+
+def discover(
+    paths: Sequence[Path],
+    report: BuildReport,
+    *,
+    max_bytes: int,
+    exclude: Sequence[Path] = (),
+    follow_symlinks: bool = False,
+) -> tuple[list[Candidate], bool]:
+    """Files to index and whether every given path could be read."""
+    found: dict[str, Candidate] = {}
+    complete = True
+
+    def add(source: str, path: Path) -> None:
+        if source in found:
+            report.failed.append((str(path), f"same name as {found[source].path}"))
+        else:
+            found[source] = Candidate(source, path)
+
+    for given in paths:
+        if not given.exists():
+            report.failed.append((str(given), "no such file or folder"))
+            complete = False
+        elif given.is_dir():
+            files, left_out = folder_files(given, exclude=exclude, follow_symlinks=follow_symlinks)
+            report.skipped.extend(left_out)
+            supported = [p for p in files if p.suffix.lower() in LOADERS]
+            for p in files:
+                if p.suffix.lower() not in LOADERS:
+                    report.skipped.append((str(p), f"unsupported file type {p.suffix or '(none)'}"))
+            if not supported:
+                report.failed.append((str(given), "folder holds no supported files"))
+            for p in supported:
+                add(p.relative_to(given).as_posix(), p)
+        elif given.is_file():
+            add(given.name, given)
+        else:
+            report.failed.append((str(given), "not a regular file or folder"))
+            complete = False
+    kept: list[Candidate] = []
+    for cand in found.values():
+        size = cand.path.stat().st_size
+        if size > max_bytes:
+            limit = max_bytes / 1_000_000
+            report.failed.append((str(cand.path), f"larger than the {limit:g} MB limit"))
+        elif cand.path.suffix.lower() not in LOADERS:
+            report.failed.append((str(cand.path), f"unsupported file type {cand.path.suffix!r}"))
+        else:
+            kept.append(cand)
+    return kept, complete
