@@ -109,12 +109,15 @@ def build(
                 settings=settings,
             )
         rate = report.embedded_chunks / report.seconds if report.seconds else 0.0
+        cached = (
+            f", {report.cached_chunks} from the embedding cache" if report.cached_chunks else ""
+        )
         out.print(
             f"index [bold]{report.index}[/bold] ({report.version})\n"
             f"  documents: {len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
             f"{len(report.failed)} failed\n"
-            f"  chunks: {report.chunks} in index, {report.embedded_chunks} embedded\n"
+            f"  chunks: {report.chunks} in index, {report.embedded_chunks} embedded{cached}\n"
             f"  time: {report.seconds:.1f} s, {rate:.1f} chunks/s",
             highlight=False,
         )
@@ -231,7 +234,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
             f"model:      {m.embedding_model} (dimension {m.dim})\n"
             f"chunking:   size {m.chunking.get('size')}, overlap {m.chunking.get('overlap')}\n"
             f"documents:  {len(m.documents)}\n"
-            f"chunks:     {m.chunks}\n"
+            f"chunks:     {m.chunks} (vectors: {m.vector_index})\n"
             f"built at:   {m.built_at} ({m.build_seconds:.1f} s)",
             highlight=False,
         )

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from app.service import KnowledgeBase, Models
 from app.settings import KB_NAME, Settings
-from app.wiring import chunking_from, ocr_from, store_from
+from app.wiring import chunking_from, embedding_spec, ocr_from, store_from
 from ingest.build import BuildReport, Progress, build_index
 from ingest.embed import Embedder
 from ingest.errors import AlreadyExistsError, InputError, NotFoundError
@@ -229,8 +229,10 @@ class Library:
         full: bool = False,
         progress: Progress | None = None,
         settings: Settings | None = None,
+        spec: dict[str, str] | None = None,
     ) -> BuildReport:
-        """Build (incrementally) a knowledge base from its folder or from ``paths``."""
+        """Build (incrementally) a knowledge base from its folder or from ``paths``;
+        ``spec`` says how ``embedder`` is made, when not as ``settings`` say."""
         settings = settings or self.settings
         exclude: list[Path] = []
         if paths:
@@ -248,6 +250,7 @@ class Library:
             exclude=exclude,
             follow_symlinks=settings.follow_symlinks,
             ocr=ocr_from(settings),
+            embedding_spec=spec or embedding_spec(settings),
         )
 
 

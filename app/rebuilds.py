@@ -129,8 +129,11 @@ class Rebuilds:
     def _run(self, name: str, status: RebuildStatus, full: bool) -> None:
         progress = _StageProgress(status, self._lock)
         try:
+            # With the model of the version serving: one built with another model (moved
+            # with `notesqa build`) is rebuilt with that one, not the configured one.
+            embedder, spec = self.library.get(name).current_embedding()
             report = self.library.build(
-                name, embedder=self.library.models.embedder, full=full, progress=progress
+                name, embedder=embedder, spec=spec, full=full, progress=progress
             )
             kb = self.library.get(name)
             kb.load()  # switch now, so no question pays for loading the new version

@@ -9,6 +9,7 @@ needs a restart, and a failed build simply leaves the old version serving.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ from app.wiring import (
     Search,
     answerer_from,
     embedder_from,
+    embedding_spec,
     generator_from,
     retriever_from,
     search_from,
+    settings_for_spec,
     store_from,
 )
 from ingest.embed import Embedder
@@ -54,6 +57,7 @@ class Models:
         self.settings = settings
         self._generator = generator
         self._embedder = embedder
+        self._others: dict[str, Embedder] = {}  # by spec: models older or newer versions name
         self._lock = threading.Lock()
 
     @property
@@ -71,6 +75,20 @@ class Models:
                 if self._embedder is None:
                     self._embedder = embedder_from(self.settings, for_queries=True)
         return self._embedder
+
+    def embedder_for(self, spec: dict[str, str]) -> Embedder:
+        """The embedder a manifest's ``embedding_spec`` names: the configured one when it
+        is that (or the manifest predates specs), else one made from the spec, once. So a
+        version built with another model is queried with it: moving a knowledge base to
+        a new model needs no restart and no downtime."""
+        if not spec or spec == embedding_spec(self.settings):
+            return self.embedder
+        key = json.dumps(spec, sort_keys=True)
+        with self._lock:
+            if key not in self._others:
+                other = settings_for_spec(self.settings, spec)
+                self._others[key] = embedder_from(other, for_queries=True)
+            return self._others[key]
 
     def generator_health(self) -> Health:
         """The model's state; a generator that cannot go down is always ready."""
@@ -122,6 +140,16 @@ class KnowledgeBase:
     def embedder(self) -> Embedder:
         return self.models.embedder
 
+    def current_embedding(self) -> tuple[Embedder, dict[str, str]]:
+        """The embedder of the version serving now, and its spec (the configured ones
+        before the first build): what an incremental rebuild must embed with."""
+        try:
+            spec = self.store.read_manifest().embedding_spec
+        except NotesQAError:
+            spec = {}
+        spec = spec or embedding_spec(self.settings)
+        return self.models.embedder_for(spec), spec
+
     def load(self) -> Loaded:
         """The current index version, loading or switching to a newer one when needed."""
         path, problems = self.store.serving()
@@ -136,7 +164,9 @@ class KnowledgeBase:
             if self._loaded is not None and path is not None and path.name == self._loaded.version:
                 return self._loaded
             try:
-                retriever = retriever_from(self.settings, embedder=self.embedder)
+                spec = self.store.read_manifest().embedding_spec
+                embedder = self.models.embedder_for(spec)
+                retriever = retriever_from(self.settings, embedder=embedder)
             except NotesQAError as exc:
                 self.error = exc
                 if self._loaded is not None:  # keep serving what we have

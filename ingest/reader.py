@@ -12,15 +12,17 @@ import numpy as np
 from ingest.documents import Chunk, Origin
 from ingest.embed import Vectors
 from ingest.manifest import Manifest
+from ingest.vector_index import search_vectors
 
 
 class LoadedIndex:
     """A version opened for reading: manifest, FAISS index and the chunk table."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, ef_search: int | None = None) -> None:
         import faiss
 
         self.path = path
+        self.ef_search = ef_search  # HNSW candidates per search (ingest.vector_index)
         self.manifest = Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
         self.faiss = faiss.read_index(str(path / "vectors.faiss"))
         # Read-only and shareable across the server's threads; the file never changes.
@@ -83,18 +85,7 @@ class LoadedIndex:
         self, query: Vectors, k: int, *, allowed: Sequence[int] | None = None
     ) -> list[tuple[int, float]]:
         """(row, cosine) of the ``k`` nearest chunks, only among ``allowed`` rows if given."""
-        import faiss
-
-        k = min(k, len(self) if allowed is None else len(allowed))
-        if k <= 0:
-            return []
-        params = None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype="int64"))
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        x = query.reshape(1, -1).astype(np.float32)
-        scores, ids = self.faiss.search(x, k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return search_vectors(self.faiss, query, k, allowed=allowed, ef_search=self.ef_search)
 
     def close(self) -> None:
         self._db.close()

@@ -31,7 +31,8 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # not failures
     notes: list[str] = field(default_factory=list)
     chunks: int = 0
-    embedded_chunks: int = 0
+    embedded_chunks: int = 0  # embedded by the model in this build
+    cached_chunks: int = 0  # new chunks whose vectors came from the embedding cache
     seconds: float = 0.0
     version: str = ""
 

@@ -33,8 +33,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ingest.documents import Chunk
 from ingest.embed import Vectors
 from ingest.errors import (
@@ -46,6 +44,7 @@ from ingest.errors import (
 from ingest.integrity import file_checksums, problem_of
 from ingest.manifest import FORMAT_VERSION, READABLE_FORMATS, DocumentRecord, Manifest, now_iso
 from ingest.reader import LoadedIndex
+from ingest.vector_index import VectorIndexOptions, build_vector_index, kind_of
 
 __all__ = [
     "FORMAT_VERSION",
@@ -87,8 +86,9 @@ class NewVersion:
 class IndexStore:
     """One named index folder: find, load and atomically replace its current version."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, vectors: VectorIndexOptions | None = None) -> None:
         self.root = root
+        self.vectors = vectors or VectorIndexOptions()  # which FAISS index a build writes
 
     @property
     def name(self) -> str:
@@ -164,7 +164,7 @@ class IndexStore:
         path = self.current_path()
         assert path is not None  # read_manifest succeeded
         try:
-            return LoadedIndex(path)
+            return LoadedIndex(path, ef_search=self.vectors.hnsw_ef_search)
         except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
             # A version built before checksums, damaged: FAISS or SQLite says so here.
             raise IndexDamagedError(
@@ -227,9 +227,8 @@ class IndexStore:
     def _write(self, folder: Path, new: NewVersion) -> None:
         import faiss
 
-        index = faiss.IndexFlatIP(new.manifest.dim)
-        if len(new.vectors):
-            index.add(np.ascontiguousarray(new.vectors, dtype=np.float32))
+        index = build_vector_index(new.vectors, new.manifest.dim, self.vectors)
+        new.manifest.vector_index = kind_of(index)
         faiss.write_index(index, str(folder / "vectors.faiss"))
         db = sqlite3.connect(folder / "chunks.sqlite")
         try:

@@ -258,9 +258,12 @@ export function initKnowledgeBases({ onChange }) {
   async function select(name) {
     state.kb = name;
     localStorage.setItem(KB_KEY, name);
-    await loadKbs();
-    await loadDocuments();
+    // Said at once, not after the lists load: a question asked meanwhile belongs to the
+    // new knowledge base's conversation and must not be cleared when they arrive.
     onChange({ kb: name });
+    await loadKbs();
+    if (state.kb !== name) onChange({ kb: state.kb }); // it was deleted: back to default
+    await loadDocuments();
     // A rebuild started elsewhere (another tab, the API) shows its progress here too.
     const status = await getJson(kbUrl("/rebuild")).catch(() => null);
     if (status?.state === "running") pollRebuild();

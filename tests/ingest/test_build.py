@@ -335,3 +335,61 @@ def test_a_format_1_index_still_serves_and_the_next_build_upgrades_it(
     report = build(store, embedder, docs)
     assert "index format changed: re-embedding every document" in report.notes
     assert store.load().manifest.format_version == 2
+
+
+class DyingEmbedder(CountingEmbedder):
+    """The real embedder, killed (as by Ctrl-C or the OOM killer) on its ``calls``-th call."""
+
+    def __init__(self, inner: Embedder, calls: int) -> None:
+        super().__init__(inner)
+        self.calls_left = calls
+
+    def embed_documents(self, texts, *, progress=None):  # type: ignore[no-untyped-def]
+        self.calls_left -= 1
+        if self.calls_left == 0:
+            raise KeyboardInterrupt
+        return super().embed_documents(texts, progress=progress)
+
+
+def _many_paragraphs(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        text = f"# 第{i}节\n\n第{i}节讲的是第{i}种方法：先准备数据，再训练模型，最后评估效果。"
+        (folder / f"p{i:02d}.md").write_text(text, encoding="utf-8")
+
+
+def test_a_killed_build_resumes_without_embedding_again(
+    tmp_path: Path, store: IndexStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.embed_cache
+
+    monkeypatch.setattr(ingest.embed_cache, "BATCH", 3)  # 12 chunks: 4 batches
+    docs = tmp_path / "many"
+    _many_paragraphs(docs, 12)
+    dying = DyingEmbedder(embedder, calls=3)
+    with pytest.raises(KeyboardInterrupt):
+        build(store, dying, docs)
+    assert store.current_path() is None and len(dying.embedded) == 6  # two batches done
+
+    counting = CountingEmbedder(embedder)
+    report = build(store, counting, docs)
+    assert report.chunks == 12 and len(counting.embedded) == 6
+    assert (report.embedded_chunks, report.cached_chunks) == (6, 6)
+
+
+def test_an_edited_document_embeds_only_its_changed_chunks(
+    tmp_path: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    parts = [f"# 第{i}节\n\n" + f"第{i}节的内容是关于第{i}个主题的详细说明。" * 8 for i in range(4)]
+    (docs / "long.md").write_text("\n\n".join(parts), encoding="utf-8")
+    first = build(store, embedder, docs)
+    assert first.chunks >= 4
+    parts[2] = "# 第2节\n\n这一节被重写了，讲的是完全不同的内容。"
+    (docs / "long.md").write_text("\n\n".join(parts), encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    report = build(store, counting, docs)
+    assert report.updated == ["long.md"]
+    assert counting.embedded == [t for t in counting.embedded if "重写" in t] != []
+    assert report.cached_chunks == report.chunks - len(counting.embedded)

