@@ -16,7 +16,7 @@ import os
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -123,15 +123,18 @@ _ZIP_FORMATS = {
     ".xlsx": ("xl/workbook.xml", "an Excel workbook"),
     ".epub": ("META-INF/container.xml", "an EPUB book"),
 }
-# Binary formats by their first bytes.
-_MAGIC = {
-    ".pdf": ((b"%PDF-",), "a PDF (it does not start with %PDF-)"),
-    ".png": ((b"\x89PNG\r\n\x1a\n",), "a PNG picture"),
-    ".jpg": ((b"\xff\xd8\xff",), "a JPEG picture"),
-    ".jpeg": ((b"\xff\xd8\xff",), "a JPEG picture"),
-    ".webp": ((b"RIFF",), "a WebP picture"),
-    ".tif": ((b"II*\x00", b"MM\x00*"), "a TIFF picture"),
-    ".tiff": ((b"II*\x00", b"MM\x00*"), "a TIFF picture"),
+# Binary formats by their first bytes. A PDF may have a few bytes of junk before its
+# header (readers accept that); WebP is a RIFF container with WEBP at byte 8.
+_JPEG = (lambda head: head.startswith(b"\xff\xd8\xff"), "a JPEG picture")
+_TIFF = (lambda head: head.startswith((b"II*\x00", b"MM\x00*")), "a TIFF picture")
+_MAGIC: dict[str, tuple[Callable[[bytes], bool], str]] = {
+    ".pdf": (lambda head: b"%PDF-" in head[:1024], "a PDF (it does not start with %PDF-)"),
+    ".png": (lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"), "a PNG picture"),
+    ".jpg": _JPEG,
+    ".jpeg": _JPEG,
+    ".webp": (lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP", "a WebP picture"),
+    ".tif": _TIFF,
+    ".tiff": _TIFF,
 }
 
 
@@ -139,12 +142,8 @@ def sniff(name: str, head: bytes, path: Path) -> None:
     """UnsupportedFileError unless the content is what the suffix says."""
     suffix = Path(name).suffix.lower()
     if suffix in _MAGIC:
-        starts, kind = _MAGIC[suffix]
-        # A PDF may have a few bytes of junk before its header; readers accept that.
-        found = b"%PDF-" in head[:1024] if suffix == ".pdf" else head.startswith(starts)
-        if suffix == ".webp":
-            found = found and head[8:12] == b"WEBP"
-        if not found:
+        looks_right, kind = _MAGIC[suffix]
+        if not looks_right(head):
             raise UnsupportedFileError(f"{name} is not {kind}")
     elif suffix in _ZIP_FORMATS:
         member, kind = _ZIP_FORMATS[suffix]

@@ -164,8 +164,7 @@ class KnowledgeBase:
             if self._loaded is not None and path is not None and path.name == self._loaded.version:
                 return self._loaded
             try:
-                spec = self.store.read_manifest().embedding_spec
-                embedder = self.models.embedder_for(spec)
+                embedder, _ = self.current_embedding()
                 retriever = retriever_from(self.settings, embedder=embedder)
             except NotesQAError as exc:
                 self.error = exc

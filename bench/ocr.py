@@ -12,7 +12,7 @@ against their known text. Needs fonts-noto-cjk. ``indexes/`` is never touched.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import json
 import re
 import sys
@@ -38,26 +38,20 @@ class Stages:
         self._stage: tuple[str, float] | None = None
 
     def start(self, stage: str, total: int) -> None:
-        self._close()
+        self.finish()
         self._stage = (stage, time.perf_counter())
 
     def advance(self, n: int = 1) -> None:
         pass
 
-    def _close(self) -> None:
+    def finish(self) -> None:
         if self._stage is not None:
             name, began = self._stage
             self.seconds[name] = time.perf_counter() - began
             self._stage = None
 
 
-def accuracy(recognised: str, truth: str) -> float:
-    """Share of the known characters recognised, in order (whitespace ignored)."""
-    a, b = "".join(recognised.split()), "".join(truth.split())
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return sum(m.size for m in matcher.get_matching_blocks()) / len(b)
-
-
+@functools.cache
 def _documents_made() -> Any:
     """The tests' document makers (tests/documents_made.py), imported by file: putting
     tests/ on sys.path would make its app/ folder shadow the app package."""
@@ -133,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         total_s = time.perf_counter() - t0
-        stages._close()
+        stages.finish()
         index = store.load()
         chunks = [c for _, c in index.all_chunks()]
         index.close()
@@ -142,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for page in SCANNED
     }
     scores = {
-        page: round(accuracy(recognised[page], "".join(lines)), 4)
+        page: round(_documents_made().character_accuracy(recognised[page], "".join(lines)), 4)
         for page, lines in zip(SCANNED, scan_text, strict=True)
     }
     ocr_s = stages.seconds.get("ocr", 0.0)

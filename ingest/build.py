@@ -158,8 +158,7 @@ def build_index(
 
         to_embed = [c for chunks in new_chunks.values() for c in chunks]
         progress.start("embed", len(to_embed))
-        cache = EmbeddingCache(store.root, embedder.name, embedder.dim)
-        try:
+        with EmbeddingCache(store.root, embedder.name, embedder.dim) as cache:
             # Batches land in the cache as they finish: a killed build loses one batch.
             new_vectors, report.embedded_chunks = embed_with_cache(
                 embedder,
@@ -168,8 +167,6 @@ def build_index(
                 reuse=not full,
                 progress=progress.advance,
             )
-        finally:
-            cache.close()
         report.cached_chunks = len(to_embed) - report.embedded_chunks
 
         # Assemble the new version in a stable order: by source name.
@@ -221,7 +218,8 @@ def build_index(
             )
         progress.start("write", len(chunks))
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
-        keyword = KeywordIndex.build([embedding_text(c) for c in chunks])
+        index_texts = [embedding_text(c) for c in chunks]  # for BM25 and the cache's keys
+        keyword = KeywordIndex.build(index_texts)
         manifest = Manifest(
             embedding_model=embedder.name,
             dim=embedder.dim,
@@ -238,11 +236,8 @@ def build_index(
         progress.advance(len(chunks))
         # The cache keeps what the published version holds: enough to resume the next
         # build or re-embed an edited document's unchanged chunks, no more.
-        cache = EmbeddingCache(store.root, embedder.name, embedder.dim)
-        try:
-            cache.keep_only([text_key(embedding_text(c)) for c in chunks])
-        finally:
-            cache.close()
+        with EmbeddingCache(store.root, embedder.name, embedder.dim) as cache:
+            cache.keep_only([text_key(t) for t in index_texts])
     report.chunks = len(chunks)
     report.version = final.name
     report.seconds = time.perf_counter() - started

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.documents import Page, Table
 from ingest.errors import DocumentError
-from ingest.tables import make_table, rows_as_text
+from ingest.tables import make_table, table_or_text
 
 # What the libraries raise for a file that is not what its suffix says, damaged, or
 # encrypted (an encrypted Office file is an OLE container, not a zip).
@@ -42,12 +42,8 @@ def load_docx(data: bytes) -> list[Page]:
     for block in document.iter_inner_content():
         if isinstance(block, DocxTable):
             title = " > ".join([*headings, f"Table {len(tables) + 1}"])
-            rows = [[cell.text for cell in row.cells] for row in block.rows]
-            table = make_table(rows, title)
-            if table is not None:
-                tables.append(table)
-            else:
-                lines.append(rows_as_text(rows))
+            grid = table_or_text([[cell.text for cell in row.cells] for row in block.rows], title)
+            _place(grid, lines, tables)
             continue
         style = (block.style.name if block.style is not None else "") or ""
         text = block.text
@@ -59,6 +55,13 @@ def load_docx(data: bytes) -> list[Page]:
         else:
             lines.append(text)
     return [Page("\n".join(lines), tables=tuple(tables))]
+
+
+def _place(grid: Table | str, lines: list[str], tables: list[Table]) -> None:
+    if isinstance(grid, str):
+        lines.append(grid)
+    else:
+        tables.append(grid)
 
 
 def load_pptx(data: bytes) -> list[Page]:
@@ -78,11 +81,7 @@ def load_pptx(data: bytes) -> list[Page]:
             if shape.has_table:
                 name = " > ".join(filter(None, [title, f"Table {len(tables) + 1}"]))
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
-                table = make_table(rows, name)
-                if table is not None:
-                    tables.append(table)
-                else:
-                    lines.append(rows_as_text(rows))
+                _place(table_or_text(rows, name), lines, tables)
             elif shape.has_text_frame and shape.text_frame.text.strip():
                 lines.append(shape.text_frame.text)
         if slide.has_notes_slide:

@@ -35,9 +35,11 @@ def load_pdf(data: bytes) -> list[Page]:
     try:
         grids = _table_grids(data, len(pdf))
         pages = []
+        numbered = 0  # tables are numbered through the document
         for i in range(len(pdf)):
             page = pdf[i]
-            text, tables = _page_text(page, grids.get(i, []), first=_count(grids, i) + 1)
+            text, tables = _page_text(page, grids.get(i, []), first=numbered + 1)
+            numbered += len(grids.get(i, []))
             picture = len("".join(text.split())) < TEXT_LAYER_MIN_CHARS and not tables
             image = _renderer(data, i) if picture else None
             pages.append(Page(text, number=i + 1, tables=tables, image=image))
@@ -74,10 +76,6 @@ def _table_grids(data: bytes, count: int) -> dict[int, list[_Grid]]:
     return grids
 
 
-def _count(grids: dict[int, list[_Grid]], before: int) -> int:
-    return sum(len(g) for i, g in grids.items() if i < before)
-
-
 def _page_text(page: Any, grids: list[_Grid], *, first: int) -> tuple[str, tuple[Table, ...]]:
     """The page's text outside its tables, and the tables (numbered from ``first``)."""
     textpage = page.get_textpage()
@@ -87,13 +85,13 @@ def _page_text(page: Any, grids: list[_Grid], *, first: int) -> tuple[str, tuple
         x0, top, x1, bottom = box
         return str(textpage.get_text_bounded(x0, height - bottom, x1, height - top))
 
-    tables = []
-    for n, (_, rows) in enumerate(grids, first):
-        table = make_table([[read(c) if c else "" for c in row] for row in rows], f"Table {n}")
-        if table is None:  # a one-row grid is a framed line: its words stay in the text
-            return _lines(str(textpage.get_text_range())), ()
-        tables.append(table)
-    if not tables:
+    found = [
+        make_table([[read(c) if c else "" for c in row] for row in rows], f"Table {n}")
+        for n, (_, rows) in enumerate(grids, first)
+    ]
+    tables = [t for t in found if t is not None]
+    # No table, or a one-row grid (a framed line) among them: the words stay in the text.
+    if not tables or len(tables) < len(found):
         return _lines(str(textpage.get_text_range())), ()
     kept = []
     for index in range(textpage.count_chars()):

@@ -33,8 +33,13 @@ def make_table(rows: Sequence[Sequence[object]], title: str = "") -> Table | Non
     return Table(padded, title)
 
 
+def table_or_text(rows: Sequence[Sequence[object]], title: str = "") -> Table | str:
+    """The grid as a Table, or as plain lines when it is too small to be one (one row),
+    so its text is kept either way."""
+    return make_table(rows, title) or rows_as_text(rows)
+
+
 def rows_as_text(rows: Sequence[Sequence[object]]) -> str:
-    """A grid too small to be a table (one row) as plain lines, so its text is kept."""
     lines = [" | ".join(c for c in (_cell(v) for v in row) if c) for row in rows]
     return "\n".join(line for line in lines if line)
 

@@ -82,3 +82,12 @@ def pdf_with(font: Path, pages: Sequence[object]) -> bytes:
                     for cell in row:
                         cells.cell(str(cell))
     return bytes(pdf.output())
+
+
+def character_accuracy(recognised: str, truth: str) -> float:
+    """Share of the known characters recognised, in order (whitespace ignored)."""
+    import difflib
+
+    a, b = "".join(recognised.split()), "".join(truth.split())
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return sum(m.size for m in matcher.get_matching_blocks()) / len(b)

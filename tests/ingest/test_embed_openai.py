@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from building import build
+from live import free_port
 
 from ingest.embed import EmbeddingServer, make_embedder
 from ingest.embed_openai import OpenAIEmbedder
@@ -47,7 +48,7 @@ def embeddings_url() -> Iterator[str]:
             ],
         }
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -62,14 +63,6 @@ def embeddings_url() -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_build_and_a_search_through_an_embeddings_server(

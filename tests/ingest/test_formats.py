@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from building import build
-from documents_made import cjk_font, pdf_with, text_picture
+from documents_made import character_accuracy, cjk_font, pdf_with, text_picture
 
 from ingest.build import load_document
 from ingest.discover import Candidate
@@ -170,15 +170,6 @@ def test_an_encrypted_pdf_is_reported() -> None:
         loader_for(".pdf")(bytes(pdf.output()))
 
 
-def _accuracy(recognised: str, truth: str) -> float:
-    """Characters of ``truth`` recognised, in order (1 - edit distance / length)."""
-    import difflib
-
-    a, b = "".join(recognised.split()), "".join(truth.split())
-    matched = sum(m.size for m in difflib.SequenceMatcher(None, a, b).get_matching_blocks())
-    return matched / len(b)
-
-
 @pytest.mark.slow
 def test_a_scanned_pdf_page_is_read_by_ocr_with_its_page_number(
     font: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
@@ -193,7 +184,7 @@ def test_a_scanned_pdf_page_is_read_by_ocr_with_its_page_number(
     assert report.ok, report.failed
     chunks = [c for _, c in store.load().all_chunks()]
     assert [(c.page, c.origin) for c in chunks] == [(1, "text"), (2, "ocr")]
-    assert _accuracy(chunks[1].text, "".join(SCAN)) >= 0.9, chunks[1].text
+    assert character_accuracy(chunks[1].text, "".join(SCAN)) >= 0.9, chunks[1].text
 
 
 @pytest.mark.slow
@@ -206,7 +197,7 @@ def test_a_photo_of_chinese_text_is_read(tmp_path: Path) -> None:
     assert page.ocr and page.number is None
     lines = page.text.split("\n")
     assert len(lines) == 2 and lines[1].startswith("Retrieval augmented generation")
-    assert _accuracy(page.text, "".join(SCAN)) >= 0.9, page.text
+    assert character_accuracy(page.text, "".join(SCAN)) >= 0.9, page.text
 
 
 def test_a_picture_with_ocr_off_fails_with_a_reason(
