@@ -261,11 +261,9 @@ def serve(
     """Serve the HTTP API and the web page."""
 
     def body() -> None:
-        import uvicorn
-
         from app.api import create_app
         from app.api.access import api_keys, is_loopback
-        from app.api.main import GracefulServer
+        from app.api.main import GracefulServer, server_config
 
         settings = cli_settings(config)
         server = settings.server.model_copy(
@@ -293,22 +291,7 @@ def serve(
             handler.setFormatter(logging.Formatter("%(message)s"))
             requests.addHandler(handler)
             requests.propagate = False
-        application = create_app(settings)
-        proxies = server.trusted_proxies
-        served = uvicorn.Config(
-            application,
-            host=server.host,
-            port=server.port,
-            log_level="info",
-            access_log=False,
-            # X-Forwarded-* only from configured proxies (uvicorn trusts 127.0.0.1 else).
-            proxy_headers=bool(proxies),
-            forwarded_allow_ips=",".join(proxies) if proxies else None,
-            # Answers in flight are told to end at once (GracefulServer); this bounds
-            # what is left: SIGTERM stops the server within this many seconds.
-            timeout_graceful_shutdown=10,
-        )
-        GracefulServer(served).run()
+        GracefulServer(server_config(create_app(settings), server, log_level="info")).run()
 
     run_body(body)
 

@@ -15,7 +15,6 @@ the answering layer refuses without calling the LLM.
 from __future__ import annotations
 
 import fnmatch
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.lang import corpus_lang, detect_lang
+from app.relevance import Background, measure_background, relevance
 from app.rerank import Reranker
 from app.settings import RetrievalSettings
 from ingest.clean import to_simplified
@@ -84,32 +84,6 @@ def coverage(
     return sum(idf(t) for t in words if t in chunk_tokens) / total
 
 
-# Calibration of ``relevance`` (README, "Relevance signal"), fitted on the dev set:
-# the boundary between "answers it" and "nothing relevant" sits at a cosine of 0.885
-# for multilingual-e5-small; keyword coverage adds a little, and a passage holding
-# (nearly) every weighted word of the question adds more, because short keyword
-# questions ("什么是RLHF？") get low cosines however well they match; a question in another
-# language than the notes that could not be translated scores about 0.06 lower.
-_BOUNDARY = 0.885
-_COVERAGE_WEIGHT = 0.01
-_FULL_MATCH_WEIGHT = 0.12  # per unit of coverage above _FULL_MATCH_FROM
-_FULL_MATCH_FROM = 0.6
-_CROSS_LANGUAGE_SHIFT = 0.06
-_SCALE = 0.008  # 0.01 of cosine above the boundary is 0.78 relevance, 0.02 is 0.92
-
-
-def relevance(dense: float, cover: float, *, cross_language: bool) -> float:
-    """Calibrated 0..1 relevance of one passage from its dense cosine and keyword coverage.
-
-    0.5 is the boundary measured on the dev set; ``retrieval.relevance_threshold``
-    decides below which value of the best hit nothing counts as found.
-    """
-    shift = _CROSS_LANGUAGE_SHIFT if cross_language else 0.0
-    lexical = _COVERAGE_WEIGHT * cover + _FULL_MATCH_WEIGHT * max(0.0, cover - _FULL_MATCH_FROM)
-    z = (dense + lexical + shift - _BOUNDARY) / _SCALE
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 class Retriever:
     def __init__(
         self,
@@ -127,6 +101,9 @@ class Retriever:
         self.reranker = reranker
         self.lang = corpus_lang(c.text for _, c in index.all_chunks())
         self._sources = sorted(index.manifest.documents)
+        # What unrelated questions score against this index, per question language: the
+        # zero point of every hit's relevance (app.relevance).
+        self.background: Background = _background(index, embedder)
         # Words of each chunk, tokenized once: jieba on every pooled chunk of every query
         # cost more than the query embedding itself.
         self._chunk_words: dict[int, frozenset[str]] = {}
@@ -149,7 +126,6 @@ class Retriever:
             return SearchResult([], found=False, queries=[query])
 
         queries = list(dict.fromkeys(q for q in (query, *also) if q))
-        cross = detect_lang(query) != self.lang
 
         t0 = time.perf_counter()
         # Dense vectors are needed for relevance even when dense ranking is off.
@@ -176,8 +152,8 @@ class Retriever:
         pool = fused[: max(k, cfg.rerank.top_n if self.reranker else k)]
         chunks = self.index.chunks([row for row, _ in pool])
         stored = self.index.vectors([row for row, _ in pool])
-        dense_best = np.max(np.stack([stored @ v for v in vectors]), axis=0) if pool else []
-        hits = self._score(queries, pool, chunks, [float(d) for d in dense_best], cross=cross)
+        dense = np.stack([stored @ v for v in vectors]) if pool else np.zeros((len(queries), 0))
+        hits = self._score(queries, pool, chunks, dense)
         for hit, (row, _) in zip(hits, pool, strict=True):
             hit.scores["bm25"] = keyword_scores.get(row, 0.0)
         timings["fusion"] = time.perf_counter() - t0
@@ -197,30 +173,24 @@ class Retriever:
         return SearchResult(hits, found=found, queries=queries, timings=timings)
 
     def _score(
-        self,
-        queries: list[str],
-        pool: Ranking,
-        chunks: list[Chunk],
-        dense_best: list[float],
-        *,
-        cross: bool,
+        self, queries: list[str], pool: Ranking, chunks: list[Chunk], dense: np.ndarray
     ) -> list[Hit]:
+        """Hits with relevance: the best over the queries (the question, its translation),
+        each judged against the background of its own language; ``dense`` holds the
+        cosine of each query (rows) to each pooled chunk (columns)."""
         token_lists = [tokenize(q) for q in queries]
+        zero_points = [self.background.of(detect_lang(q)) for q in queries]
         idf = self.keyword.idf if self.keyword is not None else (lambda _t: 1.0)
         hits = []
-        for (row, fused), chunk, dense in zip(pool, chunks, dense_best, strict=True):
+        for col, ((row, fused), chunk) in enumerate(zip(pool, chunks, strict=True)):
             words = self._words(row, chunk)
-            cover = max(coverage(toks, words, idf) for toks in token_lists)
-            # A translated query is monolingual: judge it without the cross-language shift.
-            rel = relevance(dense, cover, cross_language=cross and len(queries) == 1)
-            hits.append(
-                Hit(
-                    chunk,
-                    fused,
-                    relevance=rel,
-                    scores={"fused": fused, "dense": dense, "coverage": cover},
-                )
+            covers = [coverage(toks, words, idf) for toks in token_lists]
+            rel = max(
+                relevance(float(d), c, b)
+                for d, c, b in zip(dense[:, col], covers, zero_points, strict=True)
             )
+            scores = {"fused": fused, "dense": float(dense[:, col].max()), "coverage": max(covers)}
+            hits.append(Hit(chunk, fused, relevance=rel, scores=scores))
         return hits
 
     def _words(self, row: int, chunk: Chunk) -> frozenset[str]:
@@ -233,6 +203,19 @@ class Retriever:
     def _allowed_rows(self, patterns: Sequence[str]) -> list[int]:
         chosen = [s for s in self._sources if _matches(s, patterns)]
         return [row for s in chosen for row, _ in self.index.rows_of(s)]
+
+
+# Index versions never change once published, so their background is measured once per
+# process and embedding model (a reload, another knowledge-base view, the tests' many
+# retrievers over one index reuse it; 64 query embeddings take about a second).
+_BACKGROUNDS: dict[tuple[str, str], Background] = {}
+
+
+def _background(index: LoadedIndex, embedder: Embedder) -> Background:
+    key = (str(index.path), embedder.name)
+    if key not in _BACKGROUNDS:
+        _BACKGROUNDS[key] = measure_background(embedder, index.search)
+    return _BACKGROUNDS[key]
 
 
 def _matches(source: str, patterns: Sequence[str]) -> bool:

@@ -25,7 +25,7 @@ def make_settings(base: Settings, tmp_path: Path, notes_index_dir: Path, **extra
     return base.model_copy(update={"index_dir": tmp_path / "indexes", "docs_dir": docs, **extra})
 
 
-def wait_rebuild(url: str, kb: str, timeout: float = 120) -> dict[str, Any]:
+def wait_rebuild(url: str, kb: str, timeout: float = 300) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status: dict[str, Any] = httpx.get(f"{url}/api/kbs/{kb}/rebuild").json()

@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from app.api import create_app
-from app.api.main import GracefulServer
+from app.api.main import GracefulServer, server_config
 from app.settings import Settings
 
 
@@ -39,11 +38,10 @@ class Server:
         self.wait = wait
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings, generator=generator),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
+        # Configured as `notesqa serve` configures it (forwarded headers included).
+        served = settings.server.model_copy(update={"host": "127.0.0.1", "port": self.port})
+        config = server_config(
+            create_app(settings, generator=generator), served, log_level="warning"
         )
         self.app = config.app
         self.server = GracefulServer(config)
@@ -137,6 +135,25 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text format (``GET /metrics``)."""
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        got = head[len(name) :]
+        if got.startswith("{"):
+            pairs = dict(p.split("=", 1) for p in got.strip("{}").split(",") if p)
+            found = {k: v.strip('"') for k, v in pairs.items()}
+        else:
+            found = {}
+        if got and not got.startswith("{"):
+            continue  # another metric whose name starts the same
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(value)
+    raise AssertionError(f"no {name} {labels} in the metrics")
 
 
 def sse_events(text: str) -> list[tuple[str, Any]]:

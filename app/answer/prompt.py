@@ -50,9 +50,11 @@ def build_prompt(
         tail += f"\n（{hint}）" if lang == "zh" else f"\n(In the passages' language: {hint})"
     if lang == "en":
         tail += "\nAnswer in English."
-    fixed = sum(gen.count_tokens(m.content) + 8 for m in (system, *turns))
+    fixed = gen.count_tokens(system.content) + 8
     fixed += gen.count_tokens(head) + gen.count_tokens(tail)
     budget = gen.context_window - max_new_tokens - fixed - 64
+    turns = _recent_turns(turns, budget // 2, gen)
+    budget -= sum(gen.count_tokens(m.content) + 8 for m in turns)
     blocks: list[str] = []
     kept: list[Passage] = []
     for n, p in enumerate(passages, 1):
@@ -70,6 +72,26 @@ def build_prompt(
         kept.append(p)
     user = Message("user", head + "\n".join(blocks) + tail)
     return [system, *turns, user], kept
+
+
+def _recent_turns(turns: list[Message], budget: int, generator: Generator) -> list[Message]:
+    """The latest turns within ``budget`` tokens, starting with a user turn.
+
+    The passages come first: one earlier turn of the 8,000 characters ``limits`` allows
+    once filled the whole window, and the answer had no passage to cite (a 500). Chat
+    templates that want user and assistant to alternate get a user turn first.
+    """
+    kept: list[Message] = []
+    spent = 0
+    for turn in reversed(turns):
+        spent += generator.count_tokens(turn.content) + 8
+        if spent > budget:
+            break
+        kept.append(turn)
+    kept.reverse()
+    while kept and kept[0].role != "user":
+        kept.pop(0)
+    return kept
 
 
 def truncate_to_tokens(text: str, tokens: int, generator: Generator) -> str:

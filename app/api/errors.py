@@ -37,7 +37,10 @@ STATUS: dict[type[e.NotesQAError], int] = {
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+    # A message may quote the request (a field name, a knowledge base name): text that
+    # is not valid Unicode is escaped, or the reply itself could not be encoded (a 500).
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return {"error": {"code": code, "message": safe}}
 
 
 def error_response(
@@ -77,7 +80,10 @@ def install(app: FastAPI) -> None:
         for err in errors[:3]:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where or 'body'}: {err.get('msg')}")
-        return JSONResponse(error_body("invalid_request", "; ".join(parts)), 422)
+        # The same code as the domain's InvalidTextError (app.limits.check_text).
+        invalid_text = any(err.get("type") == "invalid_text" for err in errors)
+        code = "invalid_text" if invalid_text else "invalid_request"
+        return JSONResponse(error_body(code, "; ".join(parts)), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,5 +1,6 @@
-"""create_app: the FastAPI application for one Settings object; GracefulServer, the
-uvicorn server that ends answers in flight when it is told to stop."""
+"""create_app: the FastAPI application for one Settings object; server_config, how
+uvicorn runs it; GracefulServer, the uvicorn server that ends answers in flight when it
+is told to stop."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from app.llm.base import Generator
 from app.metrics import CONTENT_TYPE, Metrics, counter, gauge
 from app.rebuilds import Rebuilds
 from app.service import Models
-from app.settings import Settings
+from app.settings import ServerSettings, Settings
 from ingest.errors import NotesQAError
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -163,6 +164,26 @@ def _live_metrics(library: Library, gate: GenerationGate) -> Iterator[Metric]:
     yield gauge("notesqa_queue_depth", "Questions generating or waiting to", gate.load)
     yield counter(
         "notesqa_model_worker_restarts", "Model worker restarts", library.models.restarts()
+    )
+
+
+def server_config(app: FastAPI, server: ServerSettings, *, log_level: str) -> uvicorn.Config:
+    """How uvicorn serves ``app`` on ``server.host:server.port``: the one place, for
+    `notesqa serve` and the tests' servers alike."""
+    proxies = server.trusted_proxies
+    return uvicorn.Config(
+        app,
+        host=server.host,
+        port=server.port,
+        log_level=log_level,
+        access_log=False,  # request lines are notesqa's own (app.api.observe)
+        # X-Forwarded-* only from configured proxies: uvicorn would otherwise believe
+        # any request from 127.0.0.1, such as a local page's or another user's.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) if proxies else None,
+        # Answers in flight are told to end at once (GracefulServer); this bounds
+        # what is left: SIGTERM stops the server within this many seconds.
+        timeout_graceful_shutdown=10,
     )
 
 

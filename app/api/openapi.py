@@ -22,7 +22,9 @@ WHY = {
     415: "an upload whose type is not allowed or whose content is not what it says",
     422: "the request does not match the schema, or holds text that is not valid Unicode",
     429: "this key asked more often than its rate allows",
-    503: "the index or model is not ready, the queue is full, or an answer ran too long",
+    502: "the OpenAI-compatible upstream model failed or timed out",
+    503: "the index is not built or is damaged, the model is not ready, the queue is full, "
+    "or an answer ran too long",
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -38,15 +40,30 @@ ERROR_SCHEMA = {
 COMMON = (400, 401, 413, 422)
 
 
+# Routes that read an index version: 503 when it is not built yet, or every version on
+# disk is damaged (README "Faults").
+READS_INDEX = (
+    ("post", "/api/search"),
+    ("post", "/api/ask"),
+    ("get", "/api/index"),
+    ("get", "/api/documents"),
+    ("post", "/v1/chat/completions"),
+    ("get", "/api/kbs/{name}/documents/{doc_id}/text"),
+)
+# Routes that generate: a full queue or an answer past its limit (503), the rate limit
+# (429), an OpenAI-compatible upstream model that failed (502).
+GENERATES = (("post", "/api/ask"), ("post", "/v1/chat/completions"))
+
+
 def _statuses(path: str, method: str) -> tuple[int, ...]:
     found = set(COMMON)
     kb_routes = ("/api/search", "/api/ask", "/api/index", "/api/documents", "/v1/chat")
     if "{" in path or path.startswith(kb_routes):
         found |= {404}  # an unknown knowledge base (or model)
-    if path.startswith(("/api/search", "/api/ask", "/api/index", "/api/documents", "/v1/chat")):
+    if (method, path) in READS_INDEX:
         found |= {503}
-    if path.startswith(("/api/ask", "/v1/chat")):
-        found |= {429, 503}
+    if (method, path) in GENERATES:
+        found |= {429, 502, 503}
     if path.startswith("/api/kbs") and method != "get":
         found |= {403, 409}
     if path.endswith("/documents") and method == "post":

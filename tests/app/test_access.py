@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from kb_server import make_settings
 from live import Server
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from app.api.main import GracefulServer
 from app.cli import app
 from app.settings import Settings
 
@@ -21,6 +23,10 @@ KEYS = ("first-key", "second-key")
 ADMIN = "the-admin-token"
 QUESTION = "外挂知识库的具体流程是什么？"
 TEST_CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "test.yaml")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def with_server(settings: Settings, scripted: Any, **server: Any) -> Server:
@@ -31,41 +37,71 @@ def with_server(settings: Settings, scripted: Any, **server: Any) -> Server:
 
 
 @pytest.fixture
-def keyed(notes_settings: Settings, scripted: Any, tmp_path: Path) -> Iterator[Server]:
+def keyed(
+    notes_settings: Settings, notes_index_dir: Path, scripted: Any, tmp_path: Path
+) -> Iterator[Server]:
     key_file = tmp_path / "keys.txt"
     key_file.write_text(f"# team keys\n{KEYS[1]}\n", encoding="utf-8")
-    settings = notes_settings.model_copy(
-        update={
-            "api_key": SecretStr(KEYS[0]),
-            "api_key_file": key_file,
-            "admin_token": SecretStr(ADMIN),
-        }
+    # Private copies of the index and the notes: the changing endpoints are called.
+    settings = make_settings(
+        notes_settings,
+        tmp_path,
+        notes_index_dir,
+        api_key=SecretStr(KEYS[0]),
+        api_key_file=key_file,
+        admin_token=SecretStr(ADMIN),
     )
     scripted.reply = "知识库文件转换为文本格式[1]。"
     with Server(settings, scripted) as srv:
         yield srv
 
 
-ROUTES = [
+READ_ROUTES = [
     ("GET", "/api/index", None),
     ("GET", "/api/documents", None),
     ("GET", "/api/kbs", None),
+    ("GET", "/api/kbs/default", None),
     ("GET", "/api/kbs/default/documents", None),
+    ("GET", "/api/kbs/default/documents/abc/text", None),
+    ("GET", "/api/kbs/default/rebuild", None),
     ("POST", "/api/search", {"query": "LoRA"}),
     ("POST", "/api/ask", {"question": QUESTION}),
     ("GET", "/v1/models", None),
     ("POST", "/v1/chat/completions", {"model": "notesqa", "messages": []}),
 ]
+# The changing endpoints: with a valid body, so only the key could stop them.
+ADMIN_ROUTES = [
+    ("POST", "/api/kbs", {"name": "made"}),
+    ("DELETE", "/api/kbs/default", None),
+    ("POST", "/api/kbs/default/documents", None),  # sent as a multipart upload
+    ("DELETE", "/api/kbs/default/documents/abc", None),
+    ("POST", "/api/kbs/default/rebuild", None),
+]
+ROUTES = READ_ROUTES + ADMIN_ROUTES
+UPLOAD = {"files": ("made.txt", b"uploaded without a key", "text/plain")}
+
+
+def call(server: Server, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:
+    files = UPLOAD if path.endswith("/documents") and method == "POST" else None
+    return httpx.request(method, server.url + path, json=body, files=files, headers=headers)
 
 
 def test_every_api_route_needs_a_key(keyed: Server, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     for method, path, body in ROUTES:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEYS[0]}):
-            reply = httpx.request(method, keyed.url + path, json=body, headers=headers)
-            assert reply.status_code == 401, (path, headers, reply.text)
+            reply = call(keyed, method, path, body, headers)
+            assert reply.status_code == 401, (method, path, headers, reply.text)
             assert reply.json()["error"]["code"] == "unauthorized"
             assert reply.headers["www-authenticate"] == "Bearer"
+    # An API key is not the admin token: the changing endpoints still refuse it.
+    for method, path, body in ADMIN_ROUTES:
+        reply = call(keyed, method, path, body, {"Authorization": f"Bearer {KEYS[0]}"})
+        assert reply.status_code == 401, (method, path, reply.text)
+        assert "admin token" in reply.json()["error"]["message"]
+    listed = httpx.get(f"{keyed.url}/api/kbs", headers=bearer(ADMIN)).json()["kbs"]
+    assert [k["name"] for k in listed] == ["default"]
+    assert not (Path(keyed.app.state.settings.docs_dir) / "made.txt").exists()
     for path in ("/healthz", "/readyz"):
         assert httpx.get(keyed.url + path).status_code == 200
     # Either key works, from the variable or the file, and so does the admin token.
@@ -128,3 +164,57 @@ def test_serving_everywhere_without_a_key_is_refused_when_required() -> None:
     )
     assert result.exit_code == 1
     assert "refusing to start" in result.output and "NOTESQA_API_KEY" in result.output
+
+
+def test_serving_everywhere_without_a_key_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[Any] = []  # the uvicorn configs `serve` would have run
+    monkeypatch.setattr(
+        GracefulServer, "run", lambda self, sockets=None: started.append(self.config)
+    )
+    monkeypatch.setattr(
+        logging, "basicConfig", lambda **_: None
+    )  # no handler on CliRunner's stderr
+    runner = CliRunner()
+    args = ["serve", "--port", "8765", "--config", TEST_CONFIG]
+    everywhere = runner.invoke(app, [*args, "--host", "0.0.0.0"])
+    assert everywhere.exit_code == 0, everywhere.output
+    assert "warning:" in everywhere.output
+    assert "serving on 0.0.0.0 without an API key" in everywhere.output
+    assert "NOTESQA_API_KEY" in everywhere.output
+    assert started[-1].host == "0.0.0.0" and started[-1].port == 8765
+    loopback = runner.invoke(app, [*args, "--host", "127.0.0.1"])
+    assert loopback.exit_code == 0 and "without an API key" not in loopback.output
+    monkeypatch.setenv("NOTESQA_API_KEY", "team-key")
+    keyed = runner.invoke(app, [*args, "--host", "0.0.0.0"])
+    assert keyed.exit_code == 0 and "without an API key" not in keyed.output
+    assert len(started) == 3
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(
+    notes_settings: Settings, scripted: Any
+) -> None:
+    # Two effects of X-Forwarded-*: the scheme of an absolute URL the server makes (the
+    # Location of a trailing-slash redirect), and the client address the rate limit
+    # counts by when no key is sent (burst 1: a second question from that address is 429).
+    limits = notes_settings.limits.model_copy(update={"rate_per_minute": 1, "rate_burst": 1})
+    settings = notes_settings.model_copy(update={"limits": limits})
+    proto = {"X-Forwarded-Proto": "https"}
+    body = {"question": "FlashAttention 是如何减少显存读写的？"}
+
+    def ask_from(srv: Server, address: str) -> int:
+        reply = httpx.post(
+            f"{srv.url}/api/ask", json=body, headers={"X-Forwarded-For": address}, timeout=60
+        )
+        return reply.status_code
+
+    with with_server(settings, scripted) as srv:  # trusted_proxies: none
+        moved = httpx.get(f"{srv.url}/healthz/", headers=proto)
+        assert moved.status_code == 307 and moved.headers["location"].startswith("http://")
+        assert ask_from(srv, "203.0.113.1") == 200
+        assert ask_from(srv, "203.0.113.2") == 429  # the same client: the proxy's address
+    with with_server(settings, scripted, trusted_proxies=["127.0.0.1"]) as srv:
+        moved = httpx.get(f"{srv.url}/healthz/", headers=proto)
+        assert moved.status_code == 307 and moved.headers["location"].startswith("https://")
+        assert ask_from(srv, "203.0.113.1") == 200
+        assert ask_from(srv, "203.0.113.2") == 200  # another client behind the proxy
+        assert ask_from(srv, "203.0.113.1") == 429

@@ -12,6 +12,7 @@ from app.answer import (
     grounding_score,
     supported_sentences,
 )
+from app.answer.prompt import build_prompt
 from app.llm.base import Message
 from app.passages import Passage
 from app.settings import Settings
@@ -77,6 +78,24 @@ def test_prompt_fits_the_context_window(
     assert total <= budget and len(kept) >= 1
     assert kept[-1].text == "大模型" * 200 or len(kept[-1].text) < 600  # cut, never overflowed
     assert messages[1].content == "早先的问题"  # history is given to the model
+
+
+def test_a_long_history_leaves_room_for_the_passages(scripted: Any) -> None:
+    scripted.context_window = 2000  # tokens = characters for the scripted generator
+    history = [
+        Message("user", "早先的问题"),
+        Message("assistant", "答" * 5000),  # alone more than the window
+        Message("user", "第二个问题"),
+        Message("assistant", "好的"),
+    ]
+    passage = Passage("a.txt", "BookCorpus:包括超过 11,000 本电子书", 0, 10, None, "", ["c"], 1)
+    messages, kept = build_prompt(
+        "问题？", "zh", history, [passage], generator=scripted, max_new_tokens=384
+    )
+    assert kept == [passage] and "BookCorpus" in messages[-1].content
+    assert sum(len(m.content) for m in messages) <= 2000 - 384
+    # The newest turns are kept, from a user turn on; the one too long is left out.
+    assert [m.content for m in messages[1:-1]] == ["第二个问题", "好的"]
 
 
 BOOKCORPUS = Passage("a.txt", "BookCorpus:包括超过 11,000 本电子书", 0, 10, None, "", ["c"], 1)

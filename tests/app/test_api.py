@@ -144,7 +144,7 @@ def test_openai_client_non_stream_and_stream(server: Server) -> None:
     [
         ({"question": ""}, 422, "invalid_request"),
         ({"question": "   "}, 400, "invalid_input"),
-        ({"question": "问" * 2001}, 422, "invalid_request"),
+        ({"question": "问" * 2001}, 413, "too_large"),  # answer.max_question_chars
         ({"question": "q", "top_k": 0}, 422, "invalid_request"),
         ({"question": "q", "top_k": 500}, 422, "invalid_request"),
     ],

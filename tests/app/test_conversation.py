@@ -64,3 +64,15 @@ def test_a_rewrite_that_answers_or_still_points_back_is_not_used(scripted: Any) 
     assert follow_up_queries(question, HISTORY, generator=scripted) == searched
     assert plausible_rewrite("它的参数量呢？", "GLM-130B 的参数量是多少？")
     assert not plausible_rewrite("它的参数量呢？", "那它的参数量是多少？")
+
+
+def test_only_the_start_of_a_long_previous_question_reaches_retrieval(scripted: Any) -> None:
+    # A 20,000-character turn once cost 41-46 s of retrieval (README "Running it for a team").
+    subject = "GLM-130B 的训练" + "细" * 288  # 300 characters
+    history = [Message("user", subject + "尾" * 19_700), Message("assistant", "好的[1]。")]
+    scripted.reply = "它的参数量呢？"  # a rewrite that still points back: not used
+    for writes_text in (True, False):
+        scripted.writes_text = writes_text
+        queries = follow_up_queries("它的参数量呢？", history, generator=scripted)
+        assert queries[-1] == f"{subject} 它的参数量呢？"
+        assert all("尾" not in q and len(q) <= 300 + 1 + len("它的参数量呢？") for q in queries)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from kb_server import AUTH, TOKEN, make_settings, wait_rebuild
-from live import Server
+from live import Server, metric
 from pydantic import SecretStr
 
 from app.llm.extractive import ExtractiveGenerator
@@ -125,6 +125,15 @@ def test_create_upload_rebuild_ask_delete(admin: Server) -> None:
     default = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=60).json()
     assert "周明" not in default["answer"]
     assert all(s["source"] != "plan.txt" for s in default["sources"])
+    # The PDF's and the Word document's own text, found in their knowledge base only.
+    for query, source, text in [
+        ("How many steps does the launch checklist have?", "guide.pdf", "seven steps"),
+        ("季度例会定在什么时候？", "memo.docx", "每月第一个周一"),
+    ]:
+        found = httpx.post(f"{url}/api/search", json={"query": query, "kb": "proj"}).json()
+        assert found["hits"][0]["source"] == source and text in found["hits"][0]["text"], found
+        elsewhere = httpx.post(f"{url}/api/search", json={"query": query}).json()["hits"]
+        assert all(h["source"] != source and text not in h["text"] for h in elsewhere)
 
     # Each knowledge base is a model of the OpenAI-compatible API.
     models = [m["id"] for m in httpx.get(f"{url}/v1/models").json()["data"]]
@@ -296,3 +305,8 @@ def test_a_failed_rebuild_keeps_serving_and_reports(admin: Server) -> None:
     assert status["state"] == "failed" and "nothing to index" in status["error"]["message"]
     hits = httpx.post(f"{url}/api/search", json={"query": "蓝鲸项目", "kb": "broken"}).json()
     assert hits["hits"][0]["source"] == "ok.txt"  # the last good version still serves
+    # Each rebuild's duration is in /metrics, by knowledge base and outcome.
+    scraped = httpx.get(f"{url}/metrics").text
+    for state in ("done", "failed"):
+        assert metric(scraped, "notesqa_build_seconds_count", kb="broken", state=state) == 1
+        assert metric(scraped, "notesqa_build_seconds_sum", kb="broken", state=state) > 0

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from kb_server import AUTH, TOKEN
 from live import Server, sse_events
+from pydantic import SecretStr
 
 from app.settings import Settings
 
@@ -30,7 +32,7 @@ def server(notes_settings: Settings, scripted: Any) -> Iterator[Server]:
         max_message_chars=100,
         max_history_chars=150,
         max_body_kb=16,
-    )
+    ).model_copy(update={"admin_token": SecretStr(TOKEN)})  # POST /api/kbs reaches its body
     with Server(settings, scripted) as srv:
         yield srv
 
@@ -69,6 +71,9 @@ def test_question_top_k_and_body_bounds(server: Server) -> None:
     url = server.url
     long_question = httpx.post(f"{url}/v1/chat/completions", json=chat([], "问" * 2001))
     assert error(long_question, 413) == "too_large"
+    # answer.max_question_chars decides on /api/ask too, not a cap in the schema (a 422).
+    long_question = httpx.post(f"{url}/api/ask", json={"question": "问" * 2001})
+    assert error(long_question, 413) == "too_large"
     assert error(httpx.post(f"{url}/api/search", json={"query": "x", "top_k": 51}), 422)
     assert error(httpx.post(f"{url}/api/ask", json={"question": "x", "top_k": 21}), 422)
     big = {"question": QUESTION, "history": turns(1, 20_000)}
@@ -95,6 +100,54 @@ def test_text_that_is_not_unicode_is_422(server: Server) -> None:
     assert error(httpx.post(f"{server.url}/api/search", content=raw, headers=headers), 422)
     raw = '{"question": "LoRA \\ud800?"}'
     assert error(httpx.post(f"{server.url}/api/ask", content=raw, headers=headers), 422)
+
+
+SURROGATES = [  # raw bodies: the JSON escape of a lone surrogate, in a key or a value
+    ("/api/search", '{"query": "LoRA", "\\ud800": 1}'),
+    ("/api/search", '{"query": "LoRA", "kb": "\\ud800"}'),
+    ("/api/search", '{"query": "LoRA", "sources": ["\\udfff.txt"]}'),
+    ("/api/ask", '{"question": "LoRA", "\\ud800": 1}'),
+    ("/api/ask", '{"question": "LoRA", "kb": "de\\ud800fault"}'),
+    ("/api/ask", '{"question": "LoRA", "history": [{"role": "user", "\\ud800": "x"}]}'),
+    ("/api/kbs", '{"name": "proj", "\\ud800": 1}'),
+    ("/api/kbs", '{"name": "\\ud800"}'),
+    ("/v1/chat/completions", '{"model": "notesqa", "messages": [], "\\ud800": 1}'),
+    ("/v1/chat/completions", '{"model": "notesqa\\ud800", "messages": [{"role": "user"}]}'),
+    ("/v1/chat/completions", '{"model": "notesqa", "user": "\\ud800", "messages": []}'),
+]
+
+
+def test_a_lone_surrogate_anywhere_in_a_body_is_422(server: Server) -> None:
+    headers = AUTH | {"Content-Type": "application/json"}
+    for path, raw in SURROGATES:
+        reply = httpx.post(server.url + path, content=raw.encode("ascii"), headers=headers)
+        assert reply.status_code == 422, (path, raw, reply.status_code, reply.text)
+        assert error(reply, 422) == "invalid_text", raw
+        assert "Unicode" in reply.json()["error"]["message"]
+
+
+def test_the_settings_decide_question_and_history_lengths(
+    notes_settings: Settings, scripted: Any
+) -> None:
+    scripted.reply = GROUNDED
+    answer = notes_settings.answer.model_copy(update={"max_question_chars": 3000})
+    settings = limited(
+        notes_settings, max_message_chars=30_000, max_history_chars=30_000, max_history_messages=200
+    ).model_copy(update={"answer": answer})
+    with Server(settings, scripted) as srv:
+        url = f"{srv.url}/api/ask"
+        assert error(httpx.post(url, json={"question": "问" * 3001}), 413) == "too_large"
+        # Past what the schema once capped: 2000 characters, 20,000 a turn, 50 and 100 turns.
+        longer = httpx.post(url, json={"question": "问" * 2500}, timeout=60)
+        assert longer.status_code == 200, longer.text
+        big_turn = [{"role": "assistant", "content": "答" * 21_000}]
+        reply = httpx.post(url, json={"question": QUESTION, "history": big_turn}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        many = turns(120, 5)
+        reply = httpx.post(url, json={"question": QUESTION, "history": many}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        chat_reply = httpx.post(f"{srv.url}/v1/chat/completions", json=chat(many), timeout=60)
+        assert chat_reply.status_code == 200, chat_reply.text
 
 
 def test_rate_limit_per_key(notes_settings: Settings, scripted: Any) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from live import ROOT, Server, ServerProcess, sse_events
+from live import ROOT, Server, ServerProcess, metric, sse_events
 from pydantic import SecretStr
 
 from app.settings import Settings
@@ -37,25 +37,6 @@ def server(notes_settings: Settings, scripted: Any) -> Iterator[Server]:
     settings = notes_settings.model_copy(update={"api_key": SecretStr("k")})
     with Server(settings, scripted) as srv:
         yield srv
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the Prometheus text format."""
-    for line in text.splitlines():
-        if not line.startswith(name) or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        got = head[len(name) :]
-        if got.startswith("{"):
-            pairs = dict(p.split("=", 1) for p in got.strip("{}").split(",") if p)
-            found = {k: v.strip('"') for k, v in pairs.items()}
-        else:
-            found = {}
-        if got and not got.startswith("{"):
-            continue  # another metric whose name starts the same
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(value)
-    raise AssertionError(f"no {name} {labels} in the metrics")
 
 
 def test_metrics_count_requests_stages_refusals_and_indexes(server: Server) -> None:

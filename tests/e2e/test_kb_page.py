@@ -4,6 +4,8 @@ of the notes index and folder."""
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -187,3 +189,58 @@ def test_a_citation_of_a_pdf_opens_its_page(
     expect(shown).to_contain_text("修改配置后需要重启网关。")
     expect(shown).not_to_contain_text("安装程序")  # its page only, not the document
     expect(page.locator("#passage-text .cited mark")).to_contain_text("8443")
+
+
+DROP = """([files]) => {
+  // What a browser sends when files are dragged from the desktop onto the zone.
+  const data = new DataTransfer();
+  for (const [name, b64] of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    data.items.add(new File([bytes], name, { type: "application/pdf" }));
+  }
+  const zone = document.getElementById("kb-drop");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    const init = { dataTransfer: data, bubbles: true, cancelable: true };
+    zone.dispatchEvent(new DragEvent(type, init));
+  }
+}"""
+
+
+def test_dropped_files_are_uploaded_rebuilt_and_listed(
+    open_page: OpenPage, server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.post(f"{server_url}/api/kbs", json={"name": "dropped"}, headers=auth).is_success
+    font = cjk_font(tmp_path_factory)
+    files = [
+        ("plan.pdf", pdf_with(font, ["第一阶段：需求调研。", "第二阶段：原型设计。"])),
+        ("rules.pdf", pdf_with(font, ["会议室须提前一天预约。"])),
+    ]
+    page = open_page(locale="zh-CN")
+    page.evaluate("(token) => sessionStorage.setItem('notesqa.adminToken', token)", TOKEN)
+    page.select_option("#kb-select", "dropped")
+    expect(page.locator("#kb-state")).to_contain_text("还没有文档")
+
+    encoded = [[name, base64.b64encode(data).decode("ascii")] for name, data in files]
+    with page.expect_request("**/api/kbs/dropped/documents?rebuild=true") as upload:
+        page.evaluate(DROP, [encoded])
+    assert upload.value.method == "POST"
+    message = page.locator("#kb-message")
+    expect(message).to_contain_text("索引已重建：新增 2", timeout=60_000)
+
+    # The rebuild button: an incremental rebuild with nothing changed, its stages drawn.
+    with page.expect_request("**/api/kbs/dropped/rebuild") as rebuild:
+        page.click("#kb-rebuild")
+    assert rebuild.value.method == "POST"
+    expect(message).to_contain_text("索引已重建：新增 0，更新 0，移除 0", timeout=60_000)
+    expect(page.locator("#kb-progress .stage")).to_have_count(5)
+    expect(page.locator("#kb-rebuild")).to_be_enabled()
+
+    rows = page.locator("#kb-list .doc")
+    expect(rows.locator(".doc__name")).to_have_text(["plan.pdf", "rules.pdf"])
+    for row, pages in zip(rows.all(), (2, 1), strict=True):
+        expect(row).to_have_attribute("data-status", "indexed")
+        expect(row.locator(".doc__meta").first).to_contain_text(re.compile(r"\d+ 个片段"))
+        expect(row.locator(".doc__meta").first).to_contain_text(f"{pages} 页")
+        expect(row.locator("time")).to_contain_text("索引于")
+        assert row.locator("time").get_attribute("datetime")

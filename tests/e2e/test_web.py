@@ -200,10 +200,11 @@ def test_phone_width_uses_drawers_and_never_scrolls_sideways(open_page: OpenPage
 
 def test_server_error_is_shown_with_its_message(open_page: OpenPage) -> None:
     page = open_page(locale="en-US")
-    answer = ask(page, "x" * 2001)  # over the 2000-character limit
+    answer = ask(page, "x" * 2001)  # over answer.max_question_chars (2000)
     expect(answer).to_have_attribute("data-state", "error")
     alert = answer.locator("[role=alert]")
-    expect(alert).to_contain_text("422")
+    expect(alert).to_contain_text("413")
+    expect(alert).to_contain_text("too long")
     expect(alert).to_contain_text("2000")
     expect(page.locator("#send")).to_be_visible()
     expect(page.locator("#stop")).to_be_hidden()
