@@ -121,7 +121,7 @@ class Background:
 
 def measure_background(embedder: Embedder, nearest: Nearest) -> Background:
     """The background of the index ``nearest`` searches (64 query embeddings and
-    searches: well under a second for e5-small on two cores)."""
+    searches: about a second for e5-small on two cores, once per index version)."""
     by_lang: dict[str, float] = {}
     for lang, questions in BACKGROUND.items():
         best = []
