@@ -43,13 +43,20 @@ def check_history(history: Sequence[Message], limits: LimitSettings) -> None:
         )
 
 
-def check_text(text: str, *, what: str) -> None:
-    """InvalidTextError for text that is not valid Unicode (JSON allows lone surrogates,
-    which no encoder takes)."""
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (JSON allows lone surrogates, which no encoder
+    takes)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidTextError(f"{what} holds characters that are not valid Unicode") from None
+        return False
+    return True
+
+
+def check_text(text: str, *, what: str) -> None:
+    """InvalidTextError for text that is not valid Unicode."""
+    if not is_unicode(text):
+        raise InvalidTextError(f"{what} holds characters that are not valid Unicode")
 
 
 class RateLimiter:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from app.limits import is_unicode
 from app.settings import KB_NAME
 
 # Lengths of questions and history are the settings' to bound (``answer.max_question_chars``
@@ -21,9 +22,7 @@ def _encodable(data: Any) -> bool:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
+            if not is_unicode(value):
                 return False
         elif isinstance(value, dict):
             stack.extend(value.keys())
