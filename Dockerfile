@@ -39,7 +39,7 @@ COPY pyproject.toml ./
 RUN --mount=type=cache,target=/root/.cache/pip \
     python -c 'import os, tomllib; \
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-extras = ["ocr"] + (["hf"] if os.environ["WITH_HF"] == "1" else []); \
+extras = ["ocr", "milvus"] + (["hf"] if os.environ["WITH_HF"] == "1" else []); \
 print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
       > requirements.txt \
  && cat requirements.txt \

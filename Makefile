@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	# torch first and pinned, so nothing later resolves to a CUDA build
 	$(BIN)/pip install -q "torch==2.13.0"
 	# without the llm extra: llama-cpp-python is built by scripts/llama_build.sh below
-	$(BIN)/pip install -q -e ".[hf,ocr,dev]"
+	$(BIN)/pip install -q -e ".[hf,ocr,milvus,dev]"
 	# the OCR engine, without its opencv-python requirement (pyproject.toml, extra ocr);
 	# it is pure Python, so its "<3.13" bound does not stop a newer interpreter
 	$(BIN)/pip install -q --no-deps --ignore-requires-python "rapidocr-onnxruntime==1.4.4"

@@ -16,7 +16,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from app.cli_common import (
     ConfigOpt,
@@ -97,6 +104,8 @@ def build(
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             console=err,
             transient=False,
         ) as bar:
@@ -216,6 +225,12 @@ def search(
     run_body(body)
 
 
+def _where(vector_store: dict[str, str]) -> str:
+    if vector_store.get("backend") != "milvus":
+        return "FAISS file"
+    return f"Milvus collection {vector_store['collection']} at {vector_store['uri']}"
+
+
 @app.command()
 def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
     """What the index holds."""
@@ -234,7 +249,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
             f"model:      {m.embedding_model} (dimension {m.dim})\n"
             f"chunking:   size {m.chunking.get('size')}, overlap {m.chunking.get('overlap')}\n"
             f"documents:  {len(m.documents)}\n"
-            f"chunks:     {m.chunks} (vectors: {m.vector_index})\n"
+            f"chunks:     {m.chunks} (vectors: {m.vector_index}, {_where(m.vector_store)})\n"
             f"built at:   {m.built_at} ({m.build_seconds:.1f} s)",
             highlight=False,
         )

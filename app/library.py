@@ -157,7 +157,7 @@ class Library:
                 served = self._served.pop(name, None)
             if served is not None:
                 served.unload()
-            shutil.rmtree(store.root)
+            store.remove()
         own = self.settings.docs_dir / name
         if purge_documents and folder is not None and folder.resolve() == own.resolve():
             shutil.rmtree(folder, ignore_errors=True)

@@ -32,6 +32,15 @@ class Stage:
     name: str
     total: int
     done: int = 0
+    started_at: float | None = None
+    # Seconds left at the rate so far (None before the first step, 0 when done).
+    eta_s: float | None = None
+
+    def advance(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.done and self.started_at is not None:
+            rate = self.done / max(time.time() - self.started_at, 1e-6)
+            self.eta_s = round((self.total - self.done) / rate, 1)
 
 
 @dataclass(slots=True)
@@ -59,14 +68,13 @@ class _StageProgress:
         with self._lock:
             if self._status.stages:
                 last = self._status.stages[-1]
-                last.done = last.total
-            self._status.stages.append(Stage(stage, total))
+                last.done, last.eta_s = last.total, 0.0
+            self._status.stages.append(Stage(stage, total, started_at=time.time()))
 
     def advance(self, n: int = 1) -> None:
         with self._lock:
             if self._status.stages:
-                stage = self._status.stages[-1]
-                stage.done = min(stage.total, stage.done + n)
+                self._status.stages[-1].advance(n)
 
 
 class Rebuilds:

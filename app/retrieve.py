@@ -121,7 +121,8 @@ class Retriever:
         cfg = self.settings
         k = top_k or cfg.top_k
         timings: dict[str, float] = {}
-        allowed = self._allowed_rows(sources) if sources else None
+        chosen = [s for s in self._sources if _matches(s, sources)] if sources else None
+        allowed = self._rows_of(chosen) if chosen is not None else None
         if allowed is not None and not allowed:
             return SearchResult([], found=False, queries=[query])
 
@@ -137,7 +138,10 @@ class Retriever:
             if cfg.dense:
                 t0 = time.perf_counter()
                 rankings.append(
-                    (self.index.search(vector, cfg.candidates, allowed=allowed), cfg.dense_weight)
+                    (
+                        self.index.search(vector, cfg.candidates, allowed=allowed, sources=chosen),
+                        cfg.dense_weight,
+                    )
                 )
                 timings["dense"] = timings.get("dense", 0.0) + time.perf_counter() - t0
             if cfg.bm25 and self.keyword is not None:
@@ -200,8 +204,7 @@ class Retriever:
             self._chunk_words[row] = words
         return words
 
-    def _allowed_rows(self, patterns: Sequence[str]) -> list[int]:
-        chosen = [s for s in self._sources if _matches(s, patterns)]
+    def _rows_of(self, chosen: Sequence[str]) -> list[int]:
         return [row for s in chosen for row, _ in self.index.rows_of(s)]
 
 

@@ -61,6 +61,18 @@ class VectorSettings(BaseModel):
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
 
 
+class StoreSettings(BaseModel):
+    # Where a build writes vectors: faiss (a file in each version folder) or milvus (a
+    # collection per version; ingest.milvus_store). Chunk tables, BM25 and manifests stay
+    # in index_dir either way.
+    backend: Literal["faiss", "milvus"] = "faiss"
+    # A Milvus server ("http://milvus:19530") or a Milvus Lite file (a path ending in .db,
+    # embedded, one process at a time); empty: Milvus Lite at <index_dir>/milvus.db.
+    milvus_uri: str = ""
+    milvus_token: SecretStr | None = None  # "user:password" or an API key; never logged
+    collection_prefix: str = Field("notesqa_", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
 class OcrSettings(BaseModel):
     # Scans and photos are read with rapidocr-onnxruntime; off, their pages stay unread.
     enabled: bool = True
@@ -186,6 +198,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ocr: OcrSettings = OcrSettings()
     vectors: VectorSettings = VectorSettings()
+    store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()

@@ -24,6 +24,7 @@ from ingest.ocr import OcrOptions
 from ingest.split import ChunkingOptions
 from ingest.store import IndexStore
 from ingest.vector_index import VectorIndexOptions
+from ingest.vector_store import MilvusOptions, StoreOptions
 
 if TYPE_CHECKING:
     from app.answer import Answerer
@@ -80,14 +81,23 @@ def embedder_from(settings: Settings, *, for_queries: bool = False) -> Embedder:
 
 def store_from(settings: Settings, index_name: str | None = None) -> IndexStore:
     v = settings.vectors
-    options = VectorIndexOptions(
+    vectors = VectorIndexOptions(
         kind=v.kind,
         hnsw_above=v.hnsw_above,
         hnsw_m=v.hnsw_m,
         hnsw_ef_construction=v.hnsw_ef_construction,
         hnsw_ef_search=v.hnsw_ef_search,
     )
-    return IndexStore(settings.index_dir / (index_name or settings.index_name), vectors=options)
+    s = settings.store
+    # Milvus options are passed with either backend: versions written to Milvus keep
+    # serving from it after the backend is switched back to FAISS.
+    milvus = MilvusOptions(
+        uri=s.milvus_uri or str((settings.index_dir / "milvus.db").resolve()),
+        token=s.milvus_token.get_secret_value() if s.milvus_token else None,
+        collection_prefix=s.collection_prefix,
+    )
+    options = StoreOptions(backend=s.backend, vectors=vectors, milvus=milvus)
+    return IndexStore(settings.index_dir / (index_name or settings.index_name), options=options)
 
 
 def chunking_from(settings: Settings) -> ChunkingOptions:

@@ -1,4 +1,4 @@
-"""Scale: FAISS flat and HNSW, BM25, and the whole hybrid search at 10k-1M chunks.
+"""Scale: FAISS flat and HNSW, Milvus Lite, BM25, and the whole hybrid search at 10k-1M chunks.
 
 The vectors are synthetic, said plainly: unit vectors drawn around 2,000 random centres
 (embeddings of real text cluster; uniform random vectors in 384 dimensions are a harder
@@ -7,8 +7,9 @@ made of the bundled notes' sentences, shuffled and numbered, tokenised by jieba 
 BM25. The hybrid search is the served path (``Retriever.search``: the real e5 query
 embedding, BM25, FAISS, fusion, coverage, relevance) over such an index, with the dev
 set's questions. Prints, per size: build seconds, size of the vector index (on disk, as in RAM),
-search p50/p95, HNSW recall@10 against exact search; BM25 p50/p95; hybrid p50/p95;
-the process's peak RSS.
+search p50/p95, HNSW recall@10 against exact search; the same for Milvus Lite (embedded
+Milvus, written through the store's own write path, up to ``--milvus-up-to``); BM25
+p50/p95; hybrid p50/p95 (on FAISS, and on Milvus Lite); the process's peak RSS.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000] [--queries 200] [--json]
 
@@ -91,6 +92,33 @@ def vector_figures(vectors: np.ndarray, queries: np.ndarray, kind: str) -> dict[
     }
 
 
+def milvus_figures(vectors: np.ndarray, queries: np.ndarray, tmp: Path) -> dict[str, Any]:
+    """Milvus Lite, written and searched as a build and the server do (flat index)."""
+    from ingest.documents import Chunk
+    from ingest.manifest import Manifest
+    from ingest.milvus_store import MilvusStore, close_client
+    from ingest.vector_index import VectorIndexOptions
+    from ingest.vector_store import MilvusOptions, StoreOptions
+
+    uri = str(tmp / "milvus.db")
+    options = StoreOptions("milvus", VectorIndexOptions(kind="flat"), MilvusOptions(uri=uri))
+    store = MilvusStore(options, index_root=tmp / "scale")
+    chunks = [Chunk(f"c{i}", "scale.txt", "", 0, 0) for i in range(len(vectors))]
+    manifest = Manifest(embedding_model="-", dim=DIM, chunking={}, chunks=len(vectors))
+    t0 = time.perf_counter()
+    store.write(tmp, vectors, chunks, manifest)
+    build_s = time.perf_counter() - t0
+    reader = store.open(tmp, manifest)
+    times, results = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        results.append([r for r, _ in reader.search(q, 10)])
+        times.append(time.perf_counter() - t0)
+    store.drop(manifest)
+    close_client(uri)
+    return {"build_s": round(build_s, 2), **percentiles(times), "_results": results}
+
+
 def bm25_figures(texts: list[str], questions: list[str]) -> tuple[Any, dict[str, Any]]:
     from ingest.keyword import KeywordIndex
 
@@ -106,17 +134,26 @@ def bm25_figures(texts: list[str], questions: list[str]) -> tuple[Any, dict[str,
 
 
 def hybrid_figures(
-    vectors: np.ndarray, texts: list[str], keyword: Any, questions: list[str], tmp: Path
+    vectors: np.ndarray,
+    texts: list[str],
+    keyword: Any,
+    questions: list[str],
+    tmp: Path,
+    *,
+    backend: str = "faiss",
 ) -> dict[str, Any]:
     """The served search over an index of these chunks, written as a build would."""
     from app.settings import load_settings
     from app.wiring import retriever_from, store_from
     from ingest.documents import Chunk
     from ingest.manifest import DocumentRecord, Manifest, now_iso
+    from ingest.milvus_store import close_client
     from ingest.store import NewVersion
 
     settings = load_settings(None).model_copy(update={"index_dir": tmp})
     settings.retrieval.translate_query = False
+    settings.store.backend = backend  # type: ignore[assignment]
+    settings.store.milvus_uri = str(tmp / "milvus.db")
     store = store_from(settings)
     chunks, joined, pos = [], [], 0
     for i, text in enumerate(texts):
@@ -145,7 +182,9 @@ def hybrid_figures(
         t0 = time.perf_counter()
         retriever.search(q, top_k=5)
         times.append(time.perf_counter() - t0)
-    return {"vector_index": store.load().manifest.vector_index, **percentiles(times)}
+    kind = store.load().manifest.vector_index
+    close_client(settings.store.milvus_uri)
+    return {"vector_index": kind, **percentiles(times)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--text-up-to", type=int, default=100_000, help="largest BM25/hybrid size")
+    parser.add_argument("--milvus-up-to", type=int, default=100_000, help="largest Milvus size")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     questions = [json.loads(line)["question"] for line in _common.DEV_SET.read_text().splitlines()]
@@ -166,15 +206,28 @@ def main(argv: list[str] | None = None) -> int:
         queries /= np.linalg.norm(queries, axis=1, keepdims=True)
         flat = vector_figures(vectors, queries, "flat")
         hnsw = vector_figures(vectors, queries, "hnsw")
-        pairs = zip(flat.pop("_results"), hnsw.pop("_results"), strict=True)
+        pairs = zip(flat["_results"], hnsw.pop("_results"), strict=True)
         found = sum(len(set(a) & set(b)) for a, b in pairs)
         hnsw["recall_at_10"] = round(found / (10 * args.queries), 4)
+        exact = flat.pop("_results")  # kept above for HNSW; now for Milvus
         row: dict[str, Any] = {"chunks": n, "flat": flat, "hnsw": hnsw}
+        milvus = n <= args.milvus_up_to
+        if milvus:
+            with tempfile.TemporaryDirectory(prefix="notesqa-scale-") as tmp:
+                row["milvus"] = milvus_figures(vectors, queries, Path(tmp))
+            found = sum(
+                len(set(a) & set(b))
+                for a, b in zip(exact, row["milvus"].pop("_results"), strict=True)
+            )
+            row["milvus"]["recall_at_10"] = round(found / (10 * args.queries), 4)
         if n <= args.text_up_to:
             texts = synthetic_texts(n, Path(_common.HERE.parent / "notes"))
             keyword, row["bm25"] = bm25_figures(texts, questions)
-            with tempfile.TemporaryDirectory(prefix="notesqa-scale-") as tmp:
-                row["hybrid"] = hybrid_figures(vectors, texts, keyword, questions, Path(tmp))
+            for backend in ("faiss", "milvus") if milvus else ("faiss",):
+                with tempfile.TemporaryDirectory(prefix="notesqa-scale-") as tmp:
+                    row[f"hybrid_{backend}"] = hybrid_figures(
+                        vectors, texts, keyword, questions, Path(tmp), backend=backend
+                    )
         row["peak_rss_mb"] = round(peak_rss_mb(), 1)  # of the process so far
         rows.append(row)
         if not args.json:
@@ -194,14 +247,24 @@ def print_row(row: dict[str, Any]) -> None:
             f"search p50 {f['p50_ms']:6.2f} ms "
             f"p95 {f['p95_ms']:6.2f} ms{extra}"
         )
+    if "milvus" in row:
+        m = row["milvus"]
+        print(
+            f"{n:>9,} milvus-lite (flat) build {m['build_s']:7.2f} s, search p50 "
+            f"{m['p50_ms']:6.2f} ms p95 {m['p95_ms']:6.2f} ms, recall@10 {m['recall_at_10']:.3f}"
+        )
     if "bm25" in row:
-        b, h = row["bm25"], row["hybrid"]
+        b = row["bm25"]
         print(
             f"{n:>9,} bm25  build {b['build_s']:7.2f} s, search p50 {b['p50_ms']:6.2f} ms "
-            f"p95 {b['p95_ms']:6.2f} ms\n"
-            f"{n:>9,} hybrid ({h['vector_index']}) search p50 {h['p50_ms']:6.2f} ms "
-            f"p95 {h['p95_ms']:6.2f} ms"
+            f"p95 {b['p95_ms']:6.2f} ms"
         )
+    for backend in ("faiss", "milvus"):
+        if (h := row.get(f"hybrid_{backend}")) is not None:
+            print(
+                f"{n:>9,} hybrid ({backend} {h['vector_index']}) search p50 {h['p50_ms']:6.2f} ms "
+                f"p95 {h['p95_ms']:6.2f} ms"
+            )
     print(f"{n:>9,} peak RSS so far {row['peak_rss_mb']:.0f} MB")
 
 

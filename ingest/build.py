@@ -11,22 +11,24 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ingest.clean import to_simplified
 from ingest.discover import Candidate, discover
-from ingest.documents import Chunk, Document, Span
+from ingest.documents import Chunk, Document
 from ingest.embed import Embedder, Vectors
 from ingest.embed_cache import EmbeddingCache, embed_with_cache, text_key
 from ingest.errors import DocumentError, InputError
 from ingest.keyword import KeywordIndex
 from ingest.loaders import loader_for
-from ingest.ocr import OcrOptions, ocr_pages, recognizer_for
+from ingest.ocr import OcrOptions, Recognizer, ocr_pages, recognizer_for
 from ingest.prepare import clean_document
 from ingest.report import BuildReport, NullProgress, Progress
 from ingest.split import ChunkingOptions, split_text
+from ingest.spool import TextSpool
 from ingest.store import (
     FORMAT_VERSION,
     DocumentRecord,
@@ -98,11 +100,17 @@ def build_index(
 ) -> BuildReport:
     """Bring the index in line with ``paths`` (less the folders in ``exclude``); publish a
     new version if anything is left. ``embedding_spec`` is recorded in the manifest: how
-    to make ``embedder`` again (``Manifest.embedding_spec``)."""
+    to make ``embedder`` again (``Manifest.embedding_spec``).
+
+    Stages: ``read`` (per document: load, OCR, clean, split), ``embed`` (per chunk),
+    ``write``. Documents stream through ``read`` one at a time: what stays in memory is
+    what the index holds (chunks, then vectors); each document's cleaned text goes to a
+    spool file on disk (``TextSpool``) until the version is written.
+    """
     progress = progress or NullProgress()
     started = time.perf_counter()
     report = BuildReport(index=store.name)
-    with store.lock():
+    with store.lock(), TextSpool(store.root) as spool:
         candidates, complete = discover(
             paths,
             report,
@@ -114,49 +122,9 @@ def build_index(
         # keeps the chunks of a document that now fails to load.
         previous = _reusable(store, embedder, chunking, report)
         old_docs = previous.manifest.documents if previous else {}
+        read = _read(candidates, old_docs, spool, chunking, full, ocr, progress, report)
 
-        progress.start("load", len(candidates))
-        docs: list[Document] = []
-        for cand in candidates:
-            try:
-                docs.append(load_document(cand))
-            except DocumentError as exc:
-                report.failed.append((str(cand.path), str(exc)))
-            except OSError as exc:
-                report.failed.append((str(cand.path), f"cannot read: {exc.strerror or exc}"))
-            progress.advance()
-
-        failed_sources = {c.source for c in candidates} - {d.source for d in docs}
-        changed = [
-            d
-            for d in docs
-            if full or d.source not in old_docs or old_docs[d.source].sha256 != d.sha256
-        ]
-        read = _read_pictures(changed, ocr or OcrOptions(), progress, report)
-        failed_sources |= {d.source for d in changed} - {d.source for d in read}
-        changed = read
-
-        progress.start("clean", len(changed))
-        cleaned: dict[str, tuple[str, list[Span]]] = {}
-        for doc in changed:
-            cleaned[doc.source] = clean_document(doc, notes=report.notes)
-            progress.advance()
-
-        progress.start("split", len(changed))
-        new_chunks: dict[str, list[Chunk]] = {}
-        for doc in changed:
-            text, spans = cleaned[doc.source]
-            pieces = split_text(
-                text, source=doc.source, doc_hash=doc.sha256, options=chunking, page_spans=spans
-            )
-            if pieces:
-                new_chunks[doc.source] = pieces
-            else:
-                report.failed.append((doc.path, "no text left after cleaning"))
-                failed_sources.add(doc.source)
-            progress.advance()
-
-        to_embed = [c for chunks in new_chunks.values() for c in chunks]
+        to_embed = [c for chunks in read.chunks.values() for c in chunks]
         progress.start("embed", len(to_embed))
         with EmbeddingCache(store.root, embedder.name, embedder.dim) as cache:
             # Batches land in the cache as they finish: a killed build loses one batch.
@@ -172,36 +140,31 @@ def build_index(
         # Assemble the new version in a stable order: by source name.
         chunks: list[Chunk] = []
         vectors: list[Vectors] = []
-        texts: dict[str, tuple[str, str]] = {}
         records: dict[str, DocumentRecord] = {}
         offset = 0
         embedded_at: dict[str, int] = {}
-        for source, cs in new_chunks.items():
+        for source, cs in read.chunks.items():
             embedded_at[source] = offset
             offset += len(cs)
-        keep_old = {d.source for d in docs if d.source not in new_chunks and d.source in old_docs}
-        keep_old |= {s for s in failed_sources if s in old_docs}
+        keep_old = {s for s in read.loaded if s not in read.chunks and s in old_docs}
+        keep_old |= {s for s in read.failed if s in old_docs}
         if not complete:  # a missing path: never drop what we cannot see
-            keep_old |= set(old_docs) - {d.source for d in docs}
-        for source in sorted(set(new_chunks) | keep_old):
-            if source in new_chunks:
-                cs = new_chunks[source]
+            keep_old |= set(old_docs) - read.loaded
+        for source in sorted(set(read.chunks) | keep_old):
+            if source in read.chunks:
+                cs = read.chunks[source]
                 at = embedded_at[source]
                 vectors.append(new_vectors[at : at + len(cs)])
-                doc = next(d for d in docs if d.source == source)
-                texts[source] = (doc.sha256, cleaned[source][0])
-                records[source] = DocumentRecord(
-                    source, doc.sha256, len(cs), doc.size, _page_count(doc), now_iso()
-                )
+                records[source] = read.records[source]
                 (report.updated if source in old_docs else report.added).append(source)
             else:
                 assert previous is not None
                 rows = previous.rows_of(source)
                 cs = [c for _, c in rows]
                 vectors.append(previous.vectors([r for r, _ in rows]))
-                texts[source] = (old_docs[source].sha256, previous.document_text(source) or "")
+                spool.put(source, old_docs[source].sha256, previous.document_text(source) or "")
                 records[source] = old_docs[source]
-                if source not in failed_sources and source in {d.source for d in docs}:
+                if source not in read.failed and source in read.loaded:
                     report.unchanged.append(source)
             chunks.extend(cs)
         report.removed = sorted(set(old_docs) - set(records))
@@ -218,6 +181,7 @@ def build_index(
             )
         progress.start("write", len(chunks))
         all_vectors = np.vstack(vectors) if vectors else np.zeros((0, embedder.dim), np.float32)
+        del vectors, new_vectors  # the stacked copy is the one written
         index_texts = [embedding_text(c) for c in chunks]  # for BM25 and the cache's keys
         keyword = KeywordIndex.build(index_texts)
         manifest = Manifest(
@@ -231,7 +195,7 @@ def build_index(
             embedding_spec=dict(embedding_spec or {}),
         )
         final = store.publish(
-            NewVersion(manifest, all_vectors, chunks, texts, extras=[keyword.save])
+            NewVersion(manifest, all_vectors, chunks, spool, extras=[keyword.save])
         )
         progress.advance(len(chunks))
         # The cache keeps what the published version holds: enough to resume the next
@@ -244,23 +208,61 @@ def build_index(
     return report
 
 
-def _read_pictures(
-    docs: list[Document], options: OcrOptions, progress: Progress, report: BuildReport
-) -> list[Document]:
-    """The OCR stage: ``docs`` with their picture pages read; one that cannot be read is
-    reported and left out (its previous chunks, if any, stay)."""
-    pictures = sum(1 for d in docs for p in d.pages if p.needs_ocr)
-    if not pictures:
-        return docs
-    progress.start("ocr", pictures)
-    recognizer = recognizer_for(options)
-    read: list[Document] = []
-    for doc in docs:
+@dataclass(slots=True)
+class _Read:
+    """What the read stage found: the sources loaded, those that failed, and the new or
+    changed documents' chunks and records (their texts are in the spool)."""
+
+    loaded: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    records: dict[str, DocumentRecord] = field(default_factory=dict)
+
+
+def _read(
+    candidates: Sequence[Candidate],
+    old_docs: dict[str, DocumentRecord],
+    spool: TextSpool,
+    chunking: ChunkingOptions,
+    full: bool,
+    ocr: OcrOptions | None,
+    progress: Progress,
+    report: BuildReport,
+) -> _Read:
+    """Load, OCR, clean and split each new or changed document, one at a time."""
+    found = _Read()
+    recognizer: Recognizer | None = None  # made at the first picture page (it loads models)
+    progress.start("read", len(candidates))
+    for cand in candidates:
         try:
-            read.append(ocr_pages(doc, recognizer, advance=progress.advance, notes=report.notes))
+            doc = load_document(cand)
+            found.loaded.add(doc.source)
+            old = old_docs.get(doc.source)
+            if not full and old is not None and old.sha256 == doc.sha256:
+                continue  # unchanged: its chunks and vectors come from the current version
+            if any(p.needs_ocr for p in doc.pages):
+                recognizer = recognizer or recognizer_for(ocr or OcrOptions())
+                doc = ocr_pages(doc, recognizer, notes=report.notes)
+            text, spans = clean_document(doc, notes=report.notes)
+            pieces = split_text(
+                text, source=doc.source, doc_hash=doc.sha256, options=chunking, page_spans=spans
+            )
+            if not pieces:
+                raise DocumentError("no text left after cleaning")
+            found.chunks[doc.source] = pieces
+            spool.put(doc.source, doc.sha256, text)
+            found.records[doc.source] = DocumentRecord(
+                doc.source, doc.sha256, len(pieces), doc.size, _page_count(doc), now_iso()
+            )
         except DocumentError as exc:
-            report.failed.append((doc.path, str(exc)))
-    return read
+            report.failed.append((str(cand.path), str(exc)))
+            found.failed.add(cand.source)
+        except OSError as exc:
+            report.failed.append((str(cand.path), f"cannot read: {exc.strerror or exc}"))
+            found.failed.add(cand.source)
+        finally:
+            progress.advance()
+    return found
 
 
 def _page_count(doc: Document) -> int | None:

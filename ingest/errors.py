@@ -20,6 +20,7 @@
     │   │                        the model worker is not running
     │   └── GeneratorCrashedError  the model worker died in the middle of this request
     ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
+    ├── StoreUnavailableError    the vector store (Milvus) cannot be reached or opened
     ├── BusyError                the generation queue is full
     │   └── RateLimitedError       this key asked more often than its rate allows
     ├── TimeLimitError           an answer ran past its wall-clock limit
@@ -113,6 +114,11 @@ class GeneratorCrashedError(ModelUnavailableError):
 
 class UpstreamError(NotesQAError):
     code = "upstream_error"
+
+
+class StoreUnavailableError(NotesQAError):
+    code = "store_unavailable"
+    retry_after = 10
 
 
 class BusyError(NotesQAError):

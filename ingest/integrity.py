@@ -14,10 +14,12 @@ import hashlib
 import threading
 from pathlib import Path
 
+from ingest.chunk_table import CHUNK_TABLE
 from ingest.manifest import Manifest
+from ingest.vector_store import FAISS_FILE, backend_of
 
 MANIFEST = "manifest.json"
-REQUIRED = ("vectors.faiss", "chunks.sqlite")  # in every version, checksummed or not
+REQUIRED = (CHUNK_TABLE,)  # in every version, checksummed or not; FAISS_FILE in FAISS ones
 _BLOCK = 1 << 20
 # (version folder, its files' sizes and times) -> its problem (None: intact)
 _verified: dict[tuple[Path, tuple[tuple[str, int, int], ...]], str | None] = {}
@@ -72,7 +74,8 @@ def _check(folder: Path) -> str | None:
         return f"{MANIFEST} is missing"
     except (OSError, ValueError, TypeError, KeyError) as exc:
         return f"{MANIFEST} is unreadable ({type(exc).__name__})"
-    for name in REQUIRED:
+    required = (*REQUIRED, FAISS_FILE) if backend_of(manifest) == "faiss" else REQUIRED
+    for name in required:
         if not (folder / name).is_file():
             return f"{name} is missing"
     for name, expected in manifest.files.items():

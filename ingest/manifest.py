@@ -33,7 +33,10 @@ class Manifest:
     chunks: int = 0
     build_seconds: float = 0.0
     files: dict[str, str] = field(default_factory=dict)  # relative path -> SHA-256
-    vector_index: str = "flat"  # the FAISS index kind (ingest.vector_index)
+    vector_index: str = "flat"  # the index kind, flat or hnsw (ingest.vector_index)
+    # Where the vectors are (ingest.vector_store): {"backend": "faiss"} (also when empty:
+    # versions written before Milvus), or {"backend": "milvus", "uri", "collection"}.
+    vector_store: dict[str, str] = field(default_factory=dict)
     # How to make the embedder again (backend, model, prefixes, server; never a secret):
     # a server meeting a version built with another model loads that one to query it.
     embedding_spec: dict[str, str] = field(default_factory=dict)

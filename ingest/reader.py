@@ -1,4 +1,5 @@
-"""An index version opened for reading: FAISS vectors, the chunk table, the manifest."""
+"""An index version opened for reading: its vectors (``ingest.vector_store``), the chunk
+table, the manifest."""
 
 from __future__ import annotations
 
@@ -7,26 +8,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ingest.chunk_table import CHUNK_TABLE
 from ingest.documents import Chunk, Origin
 from ingest.embed import Vectors
 from ingest.manifest import Manifest
-from ingest.vector_index import search_vectors
+from ingest.vector_store import VectorReader
 
 
 class LoadedIndex:
-    """A version opened for reading: manifest, FAISS index and the chunk table."""
+    """A version opened for reading: manifest, vectors and the chunk table."""
 
-    def __init__(self, path: Path, *, ef_search: int | None = None) -> None:
-        import faiss
-
+    def __init__(self, path: Path, *, vectors: VectorReader) -> None:
         self.path = path
-        self.ef_search = ef_search  # HNSW candidates per search (ingest.vector_index)
         self.manifest = Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
-        self.faiss = faiss.read_index(str(path / "vectors.faiss"))
+        self._vectors = vectors
         # Read-only and shareable across the server's threads; the file never changes.
-        uri = f"file:{path / 'chunks.sqlite'}?mode=ro"
+        uri = f"file:{path / CHUNK_TABLE}?mode=ro"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
 
     @property
@@ -34,7 +31,7 @@ class LoadedIndex:
         return self.path.name
 
     def __len__(self) -> int:
-        return int(self.faiss.ntotal)
+        return len(self._vectors)
 
     def _chunk(self, row: tuple[Any, ...]) -> Chunk:
         _, chunk_id, source, _, page, heading, start, end, text, *rest = row
@@ -77,15 +74,21 @@ class LoadedIndex:
         return row[0] if row else None
 
     def vectors(self, rows: Sequence[int]) -> Vectors:
-        if not rows:
-            return np.zeros((0, self.manifest.dim), dtype=np.float32)
-        return np.vstack([self.faiss.reconstruct(int(r)) for r in rows]).astype(np.float32)
+        """Stored vectors by row, in the order asked."""
+        return self._vectors.vectors(rows)
 
     def search(
-        self, query: Vectors, k: int, *, allowed: Sequence[int] | None = None
+        self,
+        query: Vectors,
+        k: int,
+        *,
+        allowed: Sequence[int] | None = None,
+        sources: Sequence[str] | None = None,
     ) -> list[tuple[int, float]]:
-        """(row, cosine) of the ``k`` nearest chunks, only among ``allowed`` rows if given."""
-        return search_vectors(self.faiss, query, k, allowed=allowed, ef_search=self.ef_search)
+        """(row, cosine) of the ``k`` nearest chunks, only among ``allowed`` rows if given
+        (``sources``: the documents those rows are, for a backend filtering by source)."""
+        return self._vectors.search(query, k, rows=allowed, sources=sources)
 
     def close(self) -> None:
+        self._vectors.close()
         self._db.close()

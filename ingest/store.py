@@ -5,8 +5,11 @@ Layout of ``indexes/<name>/``::
     CURRENT                 names the version being served (replaced atomically)
     v-<time>-<id>/          one complete version
         manifest.json       format, embedding model and dimension, chunking, documents, counts,
-                            the SHA-256 of every other file (``ingest.integrity``)
+                            where the vectors are, the SHA-256 of every other file
+                            (``ingest.integrity``)
         vectors.faiss       inner-product index over normalised vectors; row i == chunk row i
+                            (with ``store.backend: milvus``, a collection per version
+                            instead: ``ingest.milvus_store``)
         chunks.sqlite       documents (cleaned text) and chunks (text, offsets, page, heading)
         keyword/            BM25 index over the same rows (``ingest.keyword``)
     .tmp-<id>/              a build in progress (removed by the next build if it crashed)
@@ -28,11 +31,12 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.chunk_table import CHUNK_TABLE, write_chunk_table
 from ingest.documents import Chunk
 from ingest.embed import Vectors
 from ingest.errors import (
@@ -44,7 +48,8 @@ from ingest.errors import (
 from ingest.integrity import file_checksums, problem_of
 from ingest.manifest import FORMAT_VERSION, READABLE_FORMATS, DocumentRecord, Manifest, now_iso
 from ingest.reader import LoadedIndex
-from ingest.vector_index import VectorIndexOptions, build_vector_index, kind_of
+from ingest.vector_index import VectorIndexOptions
+from ingest.vector_store import Backend, StoreOptions, VectorStore, backend_of, vector_store
 
 __all__ = [
     "FORMAT_VERSION",
@@ -53,23 +58,15 @@ __all__ = [
     "LoadedIndex",
     "Manifest",
     "NewVersion",
+    "StoreOptions",
     "now_iso",
 ]
 
 _VERSION = re.compile(r"^v-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 KEEP_VERSIONS = 2  # the current one and the one before it
-
-
-_SCHEMA = """
-CREATE TABLE documents (source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, text TEXT NOT NULL);
-CREATE TABLE chunks (
-    row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, source TEXT NOT NULL,
-    seq INTEGER NOT NULL, page INTEGER, heading TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    origin TEXT NOT NULL DEFAULT 'text'
-);
-CREATE INDEX chunks_source ON chunks (source, seq);
-"""
+# Versions whose vectors were found intact (a Milvus collection present and whole):
+# versions never change, so each is asked once per process, not on every request.
+_VECTORS_OK: set[Path] = set()
 
 
 @dataclass(slots=True)
@@ -79,16 +76,28 @@ class NewVersion:
     manifest: Manifest
     vectors: Vectors
     chunks: list[Chunk]  # in row order, grouped by document, ``seq`` = position in document
-    texts: dict[str, tuple[str, str]]  # source -> (sha256, cleaned text)
+    texts: Mapping[str, tuple[str, str]]  # source -> (sha256, cleaned text); a TextSpool
     extras: list[Callable[[Path], None]] = field(default_factory=list)  # e.g. the BM25 index
 
 
 class IndexStore:
     """One named index folder: find, load and atomically replace its current version."""
 
-    def __init__(self, root: Path, *, vectors: VectorIndexOptions | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        vectors: VectorIndexOptions | None = None,
+        options: StoreOptions | None = None,
+    ) -> None:
+        """``options``: where a build writes vectors (default FAISS with ``vectors``)."""
         self.root = root
-        self.vectors = vectors or VectorIndexOptions()  # which FAISS index a build writes
+        self.options = options or StoreOptions(vectors=vectors or VectorIndexOptions())
+        self.vectors = self.options.vectors  # which index kind a build writes
+
+    def _vector_store(self, backend: Backend | None = None) -> VectorStore:
+        """The store of ``backend`` (a version's own), by default the one builds write."""
+        return vector_store(backend or self.options.backend, self.options, index_root=self.root)
 
     @property
     def name(self) -> str:
@@ -114,14 +123,14 @@ class IndexStore:
         except (OSError, UnicodeDecodeError):
             problems.append(f"CURRENT of index {self.name} is unreadable")
         # Every request asks: the intact CURRENT version answers without listing folders.
-        if named is not None and problem_of(named) is None:
+        if named is not None and self._problem(named) is None:
             return named, problems
         if named is None and not problems and not self._versions():
             return None, []  # never built
         candidates = [named] if named is not None else []
         candidates += [v for v in reversed(self._versions()) if v != named]
         for path in candidates:
-            problem = problem_of(path)
+            problem = self._problem(path)
             if problem is None:
                 if problems:
                     problems.append(f"serving the intact version {path.name} instead")
@@ -130,6 +139,18 @@ class IndexStore:
         if problems:
             problems.append("run `notesqa build --full` to rebuild it")
         return None, problems
+
+    def _problem(self, path: Path) -> str | None:
+        """What is wrong with a version: its files (``ingest.integrity``), then its
+        vectors where they are kept outside the folder."""
+        problem = problem_of(path)
+        if problem is not None or path in _VECTORS_OK:
+            return problem
+        manifest = _manifest_of(path)
+        problem = self._vector_store(backend_of(manifest)).problem(path, manifest)
+        if problem is None:
+            _VECTORS_OK.add(path)
+        return problem
 
     def read_manifest(self) -> Manifest:
         path, problems = self.serving()
@@ -164,7 +185,8 @@ class IndexStore:
         path = self.current_path()
         assert path is not None  # read_manifest succeeded
         try:
-            return LoadedIndex(path, ef_search=self.vectors.hnsw_ef_search)
+            vectors = self._vector_store(backend_of(manifest)).open(path, manifest)
+            return LoadedIndex(path, vectors=vectors)
         except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
             # A version built before checksums, damaged: FAISS or SQLite says so here.
             raise IndexDamagedError(
@@ -219,39 +241,20 @@ class IndexStore:
             os.replace(pointer, self.root / "CURRENT")
             _fsync_dir(self.root)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            # Before the rename the version is incomplete: it goes, with vectors it wrote
+            # outside its folder (a collection); after it, it is whole and stays.
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+                if new.manifest.vector_store:
+                    self._vector_store(backend_of(new.manifest)).drop(new.manifest)
             raise
         self._prune(keep=final.name)
         return final
 
     def _write(self, folder: Path, new: NewVersion) -> None:
-        import faiss
-
-        index = build_vector_index(new.vectors, new.manifest.dim, self.vectors)
-        new.manifest.vector_index = kind_of(index)
-        faiss.write_index(index, str(folder / "vectors.faiss"))
-        db = sqlite3.connect(folder / "chunks.sqlite")
-        try:
-            db.executescript(_SCHEMA)
-            db.executemany(
-                "INSERT INTO documents VALUES (?, ?, ?)",
-                [(src, sha, text) for src, (sha, text) in new.texts.items()],
-            )
-            seq: dict[str, int] = {}
-            rows = []
-            for row, c in enumerate(new.chunks):
-                n = seq.get(c.source, 0)
-                seq[c.source] = n + 1
-                rows.append(
-                    (
-                        *(row, c.chunk_id, c.source, n, c.page, c.heading),
-                        *(c.start, c.end, c.text, c.origin),
-                    )
-                )
-            db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            db.commit()
-        finally:
-            db.close()
+        # The vectors first: the chunk table and BM25 are written only once they are in.
+        self._vector_store().write(folder, new.vectors, new.chunks, new.manifest)
+        write_chunk_table(folder / CHUNK_TABLE, new.chunks, new.texts)
         for extra in new.extras:
             extra(folder)
         new.manifest.files = file_checksums(folder)  # verified before the version serves
@@ -282,6 +285,17 @@ class IndexStore:
             pids.append(pid)
         return pids
 
+    def remove(self) -> None:
+        """Delete the whole index: every version, with vectors kept outside its folder
+        (Milvus collections), and the folder. Call under ``lock()``."""
+        for path in self._versions():
+            with suppress(OSError, ValueError, TypeError, KeyError):
+                manifest = _manifest_of(path)
+                self._vector_store(backend_of(manifest)).drop(manifest)
+            _VECTORS_OK.discard(path)
+        self._vector_store().sweep(keep=())
+        shutil.rmtree(self.root)
+
     def _versions(self) -> list[Path]:
         return sorted(p for p in self.root.glob("v-*") if p.is_dir())
 
@@ -289,11 +303,24 @@ class IndexStore:
         # Safe: we hold the lock, so no other build owns these.
         for stale in self.root.glob(".tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        named = set()
+        for path in self._versions():
+            with suppress(OSError, ValueError, TypeError, KeyError):
+                named.add(_manifest_of(path).vector_store.get("collection", ""))
+        self._vector_store().sweep(named)
 
     def _prune(self, *, keep: str) -> None:
         old = [p for p in self._versions() if p.name != keep]
         for path in old[: max(0, len(old) - (KEEP_VERSIONS - 1))]:
+            with suppress(OSError, ValueError, TypeError, KeyError):
+                manifest = _manifest_of(path)
+                self._vector_store(backend_of(manifest)).drop(manifest)
+            _VECTORS_OK.discard(path)
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _manifest_of(path: Path) -> Manifest:
+    return Manifest.from_json((path / "manifest.json").read_text(encoding="utf-8"))
 
 
 def _fsync_dir(path: Path) -> None:

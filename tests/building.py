@@ -3,6 +3,7 @@ the ingest tests share (``from building import build``: tests/ is on sys.path)."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,21 @@ def build(
         full=full,
         **options,
     )
+
+
+def collections_of(store: IndexStore) -> set[str]:
+    """The Milvus collections of ``store``'s index (its own name prefix)."""
+    from ingest.milvus_store import MilvusStore, client_for
+
+    assert store.options.milvus is not None
+    scope = MilvusStore(store.options, index_root=store.root).scope
+    return {c for c in client_for(store.options.milvus).list_collections() if c.startswith(scope)}
+
+
+def named_collections(store: IndexStore) -> set[str]:
+    """The collections the index's version folders name."""
+    names = set()
+    for version in store.root.glob("v-*"):
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        names.add(manifest["vector_store"]["collection"])
+    return names

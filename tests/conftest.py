@@ -17,6 +17,7 @@ from app.settings import Settings, load_settings
 from app.wiring import chunking_from, store_from
 from ingest.build import build_index
 from ingest.embed import E5Embedder, Embedder
+from ingest.vector_store import MilvusOptions, StoreOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTES = ROOT / "notes"
@@ -34,6 +35,25 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if key.startswith("NOTESQA_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("NOTESQA_INDEX_DIR", str(tmp_path / "indexes"))
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Milvus Lite file (embedded Milvus, no server) for the session's store tests;
+    each index's collections are apart by the index folder's hash."""
+    from ingest.milvus_store import close_client
+
+    uri = str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+    yield uri
+    close_client(uri)
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def store_options(request: pytest.FixtureRequest, milvus_uri: str) -> StoreOptions:
+    """Where a test's builds write vectors: the store suite runs on both backends."""
+    if request.param == "faiss":
+        return StoreOptions()
+    return StoreOptions(backend="milvus", milvus=MilvusOptions(uri=milvus_uri))
 
 
 @pytest.fixture(scope="session")

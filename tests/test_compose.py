@@ -21,7 +21,14 @@ def _compose() -> list[str] | None:
     return ["docker-compose"] if shutil.which("docker-compose") else None
 
 
-@pytest.mark.parametrize("profile", [None, "gpu"])
+EXPECTED = {
+    None: {"notesqa"},
+    "gpu": {"notesqa", "vllm"},
+    "milvus": {"notesqa", "etcd", "minio", "milvus"},
+}
+
+
+@pytest.mark.parametrize("profile", list(EXPECTED))
 def test_compose_config_is_valid(profile: str | None) -> None:
     compose = _compose()
     if compose is None:
@@ -31,4 +38,4 @@ def test_compose_config_is_valid(profile: str | None) -> None:
     result = subprocess.run([*command, "config", "--services"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    assert services == ({"notesqa", "vllm"} if profile else {"notesqa"})
+    assert services == EXPECTED[profile]

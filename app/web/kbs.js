@@ -235,6 +235,9 @@ export function initKnowledgeBases({ onChange }) {
             "aria-label": t(`stage.${stage.name}`, {}, stage.name),
           }),
           h("span", { class: "stage__count" }, `${stage.done}/${stage.total}`),
+          running && stage.eta_s > 0
+            ? h("span", { class: "stage__eta" }, t("stageEta", { s: Math.ceil(stage.eta_s) }))
+            : null,
         ),
       ),
     );

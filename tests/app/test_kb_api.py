@@ -107,8 +107,8 @@ def test_create_upload_rebuild_ask_delete(admin: Server) -> None:
     assert sorted(reply.json()["saved"]) == ["guide.pdf", "memo.docx", "plan.txt"]
     status = wait_rebuild(url, "proj")
     assert status["state"] == "done", status
-    assert [s["name"] for s in status["stages"]] == ["load", "clean", "split", "embed", "write"]
-    assert all(s["done"] == s["total"] for s in status["stages"])
+    assert [s["name"] for s in status["stages"]] == ["read", "embed", "write"]
+    assert all(s["done"] == s["total"] and s["eta_s"] == 0 for s in status["stages"])
     assert sorted(status["report"]["added"]) == ["guide.pdf", "memo.docx", "plan.txt"]
     # The last rebuild's report outlives the server (read back by a fresh process's jobs).
     restarted = Rebuilds(admin.app.state.library).status("proj")

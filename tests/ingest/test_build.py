@@ -1,4 +1,5 @@
-"""The build pipeline with the real embedding model and real FAISS, on small files."""
+"""The build pipeline with the real embedding model, on small files: the store suite,
+run with vectors in real FAISS and in Milvus Lite (``store_options``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from building import build
+from building import build, collections_of, named_collections
 
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, InputError
-from ingest.store import IndexStore
+from ingest.milvus_store import close_client
+from ingest.store import IndexStore, StoreOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,8 +63,8 @@ def docs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> IndexStore:
-    return IndexStore(tmp_path / "indexes" / "t")
+def store(tmp_path: Path, store_options: StoreOptions) -> IndexStore:
+    return IndexStore(tmp_path / "indexes" / "t", options=store_options)
 
 
 def test_build_then_search(docs: Path, store: IndexStore, embedder: Embedder) -> None:
@@ -225,17 +227,23 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
         "NOTESQA_INDEX_NAME": "t",
         "NOTESQA_CONFIG": str(ROOT / "configs" / "test.yaml"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "build", str(big)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # ~100 chunks take well over 5 s to embed on 2 cores: kill it while it works.
-    time.sleep(5.0)
-    assert proc.poll() is None, "the build finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
+    milvus = store.options.milvus if store.options.backend == "milvus" else None
+    if milvus is not None:  # Milvus Lite serves one process at a time: the build's now
+        close_client(milvus.uri)
+        env |= {"NOTESQA_STORE__BACKEND": "milvus", "NOTESQA_STORE__MILVUS_URI": milvus.uri}
+    with (tmp_path / "build.err").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "build", str(big)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        # ~100 chunks take well over 5 s to embed on 2 cores: kill it while it works.
+        time.sleep(5.0)
+        ended = proc.poll() is not None
+        proc.send_signal(signal.SIGKILL)
+    assert not ended, "the build ended first: " + (tmp_path / "build.err").read_text()[-500:]
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert store.current_path() == version
@@ -245,6 +253,9 @@ def test_sigkill_mid_build_leaves_the_old_index_searchable(
     assert index.chunks([row])[0].source == "b.txt"
     # and the next build cleans up and succeeds
     assert build(store, embedder, docs).ok
+    assert not list(store.root.glob(".tmp-*"))
+    if milvus is not None:  # a collection the killed build wrote is dropped too
+        assert collections_of(store) == named_collections(store)
 
 
 def test_full_rebuild_reports_updates_and_keeps_a_now_broken_file(
@@ -393,3 +404,39 @@ def test_an_edited_document_embeds_only_its_changed_chunks(
     assert report.updated == ["long.md"]
     assert counting.embedded == [t for t in counting.embedded if "重写" in t] != []
     assert report.cached_chunks == report.chunks - len(counting.embedded)
+
+
+class Stages:
+    """A Progress recording each stage and how far it got."""
+
+    def __init__(self) -> None:
+        self.stages: list[list[object]] = []
+
+    def start(self, stage: str, total: int) -> None:
+        self.stages.append([stage, total, 0])
+
+    def advance(self, n: int = 1) -> None:
+        self.stages[-1][2] += n  # type: ignore[operator]
+
+
+def test_documents_stream_through_read_and_their_texts_are_spooled_to_disk(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    store.root.mkdir(parents=True)
+    (store.root / ".spool-dead0000.sqlite").write_bytes(b"a killed build's spool")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    progress = Stages()
+    report = build(store, embedder, docs, progress=progress)
+    # One read stage over every document (the failed one too), then embed, then write.
+    assert progress.stages == [
+        ["read", 4, 4],
+        ["embed", report.chunks, report.chunks],
+        ["write", report.chunks, report.chunks],
+    ]
+    assert not list(store.root.glob(".spool-*"))  # this build's, and the stale one
+    index = store.load()
+    assert "低秩矩阵" in (index.document_text("b.txt") or "")  # the spooled text was stored
+    # Unchanged documents' texts go through the spool from the previous version.
+    (docs / "c.html").unlink()
+    build(store, embedder, docs)
+    assert "低秩矩阵" in (store.load().document_text("b.txt") or "")
