@@ -332,7 +332,7 @@ def ask(
         for event in answerer.stream(question, top_k=k):
             if isinstance(event, Answer):
                 final = event
-            elif not as_json:
+            elif isinstance(event, str) and not as_json:
                 out.print(event, end="", highlight=False, markup=False)
                 pieces.append(event)
         streamed = "".join(pieces).strip()

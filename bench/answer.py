@@ -299,6 +299,8 @@ def _served_run(
                 why = event.refusal.reason if event.refusal else event.answer
                 raise _Fail(f"the answerer did not write an answer ({why})")
             break
+        if not isinstance(event, str):
+            continue  # a stage beginning (app.answer.Progress), not a word
         if not pieces:
             first = now
         pieces.append(event)

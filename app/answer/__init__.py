@@ -5,7 +5,7 @@ pipeline.py   Answerer: validate -> follow-up -> retrieve -> assemble -> prompt 
 prompt.py     system prompts, passages numbered within the context window
 answerability.py  do the passages state the answer: constraints, the model's verdict
 grounding.py  citations, declines, grounding per sentence, the quote in each source
-types.py      Answer, Refusal, Source
+types.py      Answer, Progress (a stage beginning), Refusal, Source
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from app.answer.grounding import (
     supported_sentences,
 )
 from app.answer.pipeline import Answerer
-from app.answer.types import Answer, Source
+from app.answer.types import Answer, Progress, Source
 from app.lang import checkable_names
 
 __all__ = [
     "Answer",
     "Answerer",
+    "Progress",
     "Source",
     "bigrams",
     "check_citations",

@@ -24,13 +24,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.answer.answerability import answerable, constraints
 from app.answer.grounding import MARKER, check_answer, check_citations
 from app.answer.prompt import build_prompt
-from app.answer.types import Answer, Refusal
+from app.answer.types import Answer, Progress, Refusal, Step
 from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
 from app.limits import check_history, check_text
@@ -77,8 +77,9 @@ class Answerer:
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
         cancel: threading.Event | None = None,
-    ) -> abc.Generator[str | Answer, None, None]:  # abc: Generator here is the LLM
-        """Text pieces as the model writes them, then one final ``Answer``.
+    ) -> abc.Generator[str | Progress | Answer, None, None]:  # abc: Generator is the LLM
+        """Text pieces as the model writes them, then one final ``Answer``; before each
+        stage a ``Progress`` (rewrite, retrieve, read, generate, check, translate).
 
         Closing it mid-answer (a client hung up) stops the model; so does setting
         ``cancel`` from another thread, which also ends a wait for the model's first token.
@@ -90,10 +91,17 @@ class Answerer:
         timings: dict[str, float] = {}
         history = list(history)[-2 * self.settings.answer.max_history_turns :]
 
+        def step(name: Step, **detail: Any) -> Progress:
+            return Progress(name, time.perf_counter() - started, detail)
+
         t0 = time.perf_counter()
+        if history:
+            yield step("rewrite")
         query, *also = follow_up_queries(question, history, generator=self.generator)
         if history:
             timings["rewrite"] = time.perf_counter() - t0
+        # The question as searched, when a follow-up was rewritten (shown to the user).
+        yield step("retrieve", **({"query": query} if query != question else {}))
         t0 = time.perf_counter()
         result = self.search(query, also=also, top_k=top_k, sources=sources)
         timings["retrieve"] = time.perf_counter() - t0
@@ -144,11 +152,13 @@ class Answerer:
                 query=query,
                 cancel=cancel,
                 checks=checks,
+                step=step,
             )
             return
         # Answering directly, the translation still helps a small model see that the
         # passages do hold the answer.
         messages, passages = self._prompt(question, lang, history, passages, hint=hint)
+        yield step("read")  # the model reads the prompt: the verdict, then the first token
         why = self._answerable(messages, passages, checks, timings, cancel)
         if why is not None:
             timings["total"] = time.perf_counter() - started
@@ -159,8 +169,9 @@ class Answerer:
         )
         t0 = time.perf_counter()
         pieces: list[str] = []
-        yield from _relay(self.generator.stream(request), pieces, timings, started)
+        yield from _relay(self.generator.stream(request), pieces, timings, started, step)
         timings["generate"] = time.perf_counter() - t0
+        yield step("check")
         timings["total"] = time.perf_counter() - started
         yield self._finish(
             "".join(pieces), passages, lang=lang, timings=timings, query=query, checks=checks
@@ -182,7 +193,8 @@ class Answerer:
         query: str,
         cancel: threading.Event | None,
         checks: dict[str, Any],
-    ) -> Iterator[str | Answer]:
+        step: Callable[..., Progress],
+    ) -> Iterator[str | Progress | Answer]:
         """A cross-language question: answer in the passages' language, then translate.
 
         Answering in the passages' language, a small model keeps their facts and terms
@@ -192,6 +204,7 @@ class Answerer:
         """
         draft_lang = self.retriever.lang
         messages, passages = self._prompt(translated_question, draft_lang, history, passages)
+        yield step("read")
         why = self._answerable(messages, passages, checks, timings, cancel)
         if why is not None:
             timings["total"] = time.perf_counter() - started
@@ -202,9 +215,11 @@ class Answerer:
         request = GenerationRequest(
             messages, question=translated_question, passages=texts, cancel=cancel
         )
+        yield step("generate", draft=True)  # in the passages' language, not streamed
         written = complete(self.generator, request)
         if request.cancelled:
             return  # nobody is waiting for this answer any more
+        yield step("check")
         draft = self._finish(
             written, passages, lang=draft_lang, timings=timings, query=query, checks=checks
         )
@@ -217,6 +232,7 @@ class Answerer:
             return
         pieces: list[str] = []
         limit = self.settings.llm.max_new_tokens
+        yield step("translate")
         translation = translate_answer(
             self.generator, draft.answer, lang, max_new_tokens=limit, cancel=cancel
         )
@@ -329,13 +345,20 @@ class Answerer:
 
 
 def _relay(
-    stream: Iterator[str], pieces: list[str], timings: dict[str, float], started: float
-) -> Iterator[str]:
-    """Pass the model's pieces on, keeping them in ``pieces`` and timing the first."""
+    stream: Iterator[str],
+    pieces: list[str],
+    timings: dict[str, float],
+    started: float,
+    step: Callable[..., Progress] | None = None,
+) -> Iterator[str | Progress]:
+    """Pass the model's pieces on, keeping them in ``pieces`` and timing the first
+    (announced as the ``generate`` stage when ``step`` is given)."""
     try:
         for piece in stream:
             if not pieces:
                 timings["first_token"] = time.perf_counter() - started
+                if step is not None:
+                    yield step("generate")
             pieces.append(piece)
             yield piece
     finally:

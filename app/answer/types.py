@@ -6,6 +6,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Stage = Literal["retrieval", "answerability", "grounding"]
+# What an answer is doing now, in order (some are skipped): rewriting a follow-up,
+# retrieving, the model reading the prompt, generating, checking, translating.
+Step = Literal["rewrite", "retrieve", "read", "generate", "check", "translate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A stage of an answer beginning: ``elapsed`` seconds after the question came in;
+    ``detail`` e.g. the question as it will be searched (``query``) after a rewrite."""
+
+    step: Step
+    elapsed: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.step, "elapsed": round(self.elapsed, 3), **self.detail}
 
 
 @dataclass(slots=True)

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.to_thread
 
-from app.answer import Answer
+from app.answer import Answer, Progress
 from app.api.gate import ClientGone, GenerationGate, Slot
 from app.api.observe import Observer
 from app.llm.base import Message
 from app.service import Loaded
 from ingest.errors import ShuttingDownError, TimeLimitError
 
-Events = Generator[str | Answer, None, None]
+Events = Generator[str | Progress | Answer, None, None]
 Gone = Callable[[], Awaitable[bool]]
 WATCH = 0.1  # seconds between looks at the connection while an event is produced
 
@@ -36,7 +36,7 @@ class AnswerRun:
     slot: Slot
     events: Events
     cancel: threading.Event
-    first: str | Answer | None = None
+    first: str | Progress | Answer | None = None
     # Wall-clock limit (time.monotonic()); past it the model is stopped and the run
     # raises TimeLimitError, which a stream turns into its error event.
     deadline: float = float("inf")
@@ -59,9 +59,9 @@ class AnswerRun:
         finally:
             self.slot.release()
 
-    async def next(self, gone: Gone) -> str | Answer | None:
+    async def next(self, gone: Gone) -> str | Progress | Answer | None:
         """The next event (None at the end); ``ClientGone`` when the client left meanwhile."""
-        item: list[str | Answer | None] = []
+        item: list[str | Progress | Answer | None] = []
         failed: list[BaseException] = []
 
         def produce() -> None:
@@ -103,7 +103,7 @@ class AnswerRun:
         if self.observer is not None:
             if isinstance(item[0], Answer):
                 self.observer.answered(item[0])
-            elif item[0] is not None:
+            elif isinstance(item[0], str):
                 self.observer.piece()
         return item[0]
 

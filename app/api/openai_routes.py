@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.answer import Answer
+from app.answer import Answer, Progress
 from app.api import sse
 from app.api.answering import start_answer
 from app.api.deps import Gate, Lib, Limited, current
@@ -126,7 +126,9 @@ class ChunkEvents:
     def start(self) -> list[str]:
         return [self._chunk({"role": "assistant", "content": ""})]
 
-    def item(self, item: str | Answer) -> list[str]:
+    def item(self, item: str | Progress | Answer) -> list[str]:
+        if isinstance(item, Progress):
+            return []  # OpenAI's chunks have no place for stages
         if not isinstance(item, Answer):
             self._streamed += item
             return [self._chunk({"content": item})]

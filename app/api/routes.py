@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.answer import Answer
+from app.answer import Answer, Progress
 from app.api import sse
 from app.api.answering import start_answer
 from app.api.deps import Gate, Lib, Limited, current
@@ -58,7 +58,8 @@ def answer_reply(answer: Answer, settings: Settings, *, explain: bool) -> dict[s
 
 
 class NativeEvents:
-    """``token`` events as the model writes, then ``done`` with the reply, or ``error``."""
+    """``stage`` events as each stage begins, ``token`` events as the model writes, then
+    ``done`` with the reply, or ``error``."""
 
     def __init__(self, settings: Settings, *, explain: bool) -> None:
         self._settings = settings
@@ -67,10 +68,12 @@ class NativeEvents:
     def start(self) -> list[str]:
         return []
 
-    def item(self, item: str | Answer) -> list[str]:
+    def item(self, item: str | Progress | Answer) -> list[str]:
         if isinstance(item, Answer):
             reply = answer_reply(item, self._settings, explain=self._explain)
             return [sse.event(reply, name="done")]
+        if isinstance(item, Progress):
+            return [sse.event(item.as_dict(), name="stage")]
         return [sse.event({"text": item}, name="token")]
 
     def error(self, exc: NotesQAError) -> list[str]:

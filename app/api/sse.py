@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.answer import Answer
+from app.answer import Answer, Progress
 from app.api.answering import AnswerRun, close_run
 from app.api.gate import ClientGone
 from ingest.errors import NotesQAError
@@ -31,7 +31,7 @@ class Renderer(Protocol):
 
     def start(self) -> list[str]: ...
 
-    def item(self, item: str | Answer) -> list[str]: ...
+    def item(self, item: str | Progress | Answer) -> list[str]: ...
 
     def error(self, exc: NotesQAError) -> list[str]: ...
 

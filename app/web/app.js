@@ -116,14 +116,24 @@ function parseEvent(block) {
 
 // ---------------------------------------------------------------- one question and answer
 
+// Put a question in the box to be edited and asked again.
+function editQuestion(text) {
+  ui.question.value = text;
+  ui.question.focus();
+  ui.question.dispatchEvent(new Event("input"));
+}
+
 class Turn {
   constructor(question) {
+    this.question = question;
     this.text = "";
     this.tokens = 0;
     this.final = null;
     this.sources = new Map();
     this.ended = false;
     this.renderPending = false;
+    this.started = performance.now();
+    this.timer = null;
 
     this.userEl = h(
       "article",
@@ -131,17 +141,26 @@ class Turn {
       h("div", { class: "msg__bubble" }, question),
     );
     this.label = h("p", { class: "msg__label", hidden: true });
+    // The stage under way and the time since the question, until the first word.
+    this.stageText = h("span", { class: "thinking__stage" }, t("thinking"));
+    this.clock = h("span", { class: "thinking__clock", "aria-hidden": "true" });
     this.body = h(
       "div",
       { class: "msg__body md" },
       h(
         "span",
-        { class: "thinking" },
+        { class: "thinking", role: "status" },
         h("span", { class: "dots", "aria-hidden": "true" }),
-        t("thinking"),
+        this.stageText,
+        this.clock,
       ),
     );
+    // A follow-up's question as it was searched ("检索：…"), kept after the answer.
+    this.rewrite = h("p", { class: "msg__rewrite", hidden: true });
     this.notice = h("p", { class: "msg__notice", hidden: true });
+    // What the checks changed in the streamed text, and the text they replaced.
+    this.change = h("div", { class: "msg__change", hidden: true });
+    this.refusalCard = h("div", { class: "msg__refusal refusal", hidden: true });
     this.footer = h("div", { class: "msg__footer", hidden: true });
     this.el = h(
       "article",
@@ -153,14 +172,45 @@ class Turn {
         "data-tokens": "0",
       },
       this.label,
+      this.rewrite,
       this.body,
+      this.refusalCard,
+      this.change,
       this.notice,
       this.footer,
     );
   }
 
+  stage(data) {
+    if (!data || typeof data.stage !== "string") return;
+    if (typeof data.query === "string" && data.query) {
+      const edit = h("button", { type: "button", class: "link" }, t("editRewritten"));
+      edit.addEventListener("click", () => editQuestion(data.query));
+      this.rewrite.replaceChildren(t("rewritten", { query: data.query }), " ", edit);
+      this.rewrite.hidden = false;
+    }
+    if (this.tokens) return; // the words are there: they are the progress now
+    const key = data.draft ? "progress.draft" : `progress.${data.stage}`;
+    this.stageText.textContent = t(key, {}, data.stage);
+    this.el.dataset.stage = data.stage;
+    if (this.timer === null) {
+      const tick = () => {
+        const seconds = (performance.now() - this.started) / 1000;
+        this.clock.textContent = t("elapsed", { s: seconds.toFixed(1) });
+      };
+      tick();
+      this.timer = setInterval(tick, 100);
+    }
+  }
+
+  stopClock() {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
   appendToken(text) {
     if (typeof text !== "string" || !text) return;
+    this.stopClock();
     this.text += text;
     this.tokens += 1;
     this.el.dataset.tokens = String(this.tokens);
@@ -205,6 +255,7 @@ class Turn {
   }
 
   end(stateName) {
+    this.stopClock();
     this.ended = true;
     this.el.dataset.state = stateName;
     this.el.setAttribute("aria-busy", "false");
@@ -216,7 +267,11 @@ class Turn {
       this.sources.set(source.n, source);
     }
     this.end(final?.refused ? "refused" : "done");
-    if (final?.refused) this.showLabel(t("refusedLabel"));
+    this.showChange(final);
+    if (final?.refused) {
+      this.showLabel(t("refusedLabel"));
+      this.showRefusal(final);
+    }
     if (final?.flagged) this.showNotice(t("flagged"), "flagged");
     this.render();
     this.renderFooter();
@@ -236,11 +291,76 @@ class Turn {
     this.notice.setAttribute("role", "alert");
     if (this.text) this.render();
     else this.body.replaceChildren();
+    // The question is never lost to an error: back in an empty box, and one click to resend.
+    if (!ui.question.value.trim()) ui.question.value = this.question;
+    const retry = h("button", { type: "button", class: "refusal__action" }, t("retry"));
+    retry.addEventListener("click", () => {
+      retry.disabled = true;
+      if (ui.question.value === this.question) ui.question.value = "";
+      ask(this.question);
+    });
+    this.notice.append(" ", retry);
   }
 
   showLabel(text) {
     this.label.textContent = text;
     this.label.hidden = false;
+  }
+
+  // Never a silent change: when the checked answer is not what was streamed, say so and
+  // keep what was streamed (and why it went) one click away.
+  showChange(final) {
+    const squeeze = (text) => String(text ?? "").replace(/\s+/g, "");
+    const streamed = this.text.trim();
+    if (!streamed || squeeze(streamed) === squeeze(final?.answer)) return;
+    const withdrawn = Boolean(final?.refused);
+    const reason = final?.refusal?.reason;
+    this.el.dataset.changed = withdrawn ? "withdrawn" : "replaced";
+    this.change.replaceChildren(
+      h("p", { class: "msg__change-text" }, t(withdrawn ? "withdrawn" : "checkedReplaced")),
+      h(
+        "details",
+        {},
+        h("summary", {}, t("showStreamed")),
+        reason ? h("p", { class: "msg__change-why" }, t("changeReason", { reason })) : null,
+        h("blockquote", { class: "msg__streamed" }, streamed),
+      ),
+    );
+    this.change.hidden = false;
+  }
+
+  // A refusal that helps: why in words, the closest passages and their relevance, and
+  // two ways on (ask it differently; look through the documents in hit testing).
+  showRefusal(final) {
+    const refusal = final?.refusal ?? {};
+    const missing = Array.isArray(refusal.scores?.missing) ? refusal.scores.missing : [];
+    const why = missing.length
+      ? t("refusal.missing", { names: missing.join("、") })
+      : t(`refusal.${refusal.stage}`, {}, refusal.reason || "");
+    const passages = (Array.isArray(final?.checks?.passages) ? final.checks.passages : [])
+      .slice(0, 3)
+      .map((p) =>
+        h(
+          "li",
+          { class: "refusal__passage" },
+          h("span", { class: "refusal__source" }, [p.source, p.heading].filter(Boolean).join(" · ")),
+          h("span", { class: "refusal__score" }, t("refusal.relevance", {
+            pct: Math.round(100 * (Number(p.relevance) || 0)),
+          })),
+        ),
+      );
+    const rephrase = h("button", { type: "button", class: "refusal__action" }, t("rephrase"));
+    rephrase.addEventListener("click", () => editQuestion(this.question));
+    const search = h("button", { type: "button", class: "refusal__action" }, t("searchDocs"));
+    search.addEventListener("click", () => hitTest.show(this.question));
+    this.refusalCard.replaceChildren(
+      h("p", { class: "refusal__why" }, why),
+      passages.length
+        ? h("div", {}, h("p", { class: "refusal__label" }, t("refusal.closest")), h("ul", {}, ...passages))
+        : null,
+      h("div", { class: "refusal__actions" }, rephrase, search),
+    );
+    this.refusalCard.hidden = false;
   }
 
   showNotice(text, kind) {
@@ -352,6 +472,8 @@ async function consume(turn, events) {
   for await (const event of events) {
     if (event.type === "token") {
       turn.appendToken(event.data?.text);
+    } else if (event.type === "stage") {
+      turn.stage(event.data);
     } else if (event.type === "done") {
       if (event.data) turn.finish(event.data);
       return;
@@ -665,7 +787,7 @@ const kbs = initKnowledgeBases({
     loadStatus();
   },
 });
-initHitTest({ kb: () => kbs.current() });
+const hitTest = initHitTest({ kb: () => kbs.current() });
 // A server with API keys answers 401 until the key is given: ask for it once.
 whenUnauthorized(() => {
   if (!ui.keyDialog.open) ui.keyDialog.showModal();

@@ -138,4 +138,13 @@ export function initHitTest({ kb }) {
     const query = ui.query.value.trim();
     if (query) run(query);
   });
+  // Open on a question and search it at once (a refusal's "search the documents").
+  return {
+    show(query) {
+      ui.dialog.showModal();
+      ui.query.value = query;
+      ui.query.focus();
+      run(query);
+    },
+  };
 }

@@ -56,6 +56,40 @@ def test_ask_stream_events(server: Server) -> None:
     assert name == "done" and final["sources"][0]["n"] == 1
 
 
+def test_stage_events_come_before_the_first_token_and_name_a_rewritten_question(
+    server: Server, scripted: Any
+) -> None:
+    rewritten = "外挂知识库的流程中，文本分割之后做什么？"
+    scripted.reply = lambda r: GROUNDED if r.passages else rewritten  # the rewrite: no passages
+    body = {
+        "question": "那它之后呢？",
+        "history": [
+            {"role": "user", "content": ANSWERABLE},
+            {"role": "assistant", "content": GROUNDED},
+        ],
+        "stream": True,
+    }
+    with httpx.stream("POST", f"{server.url}/api/ask", json=body, timeout=60) as response:
+        events = sse_events(response.read().decode())
+    names = [name if name != "stage" else f"stage:{d['stage']}" for name, d in events]
+    first_token = names.index("token")
+    assert names[:first_token] == [
+        "stage:rewrite",
+        "stage:retrieve",
+        "stage:read",
+        "stage:generate",
+    ]
+    assert names[-2:] == ["stage:check", "done"]
+    stages = [d for name, d in events if name == "stage"]
+    assert stages[1]["query"] == rewritten and "query" not in stages[0]
+    elapsed = [d["elapsed"] for d in stages]
+    assert elapsed == sorted(elapsed) and elapsed[0] >= 0
+    # The OpenAI-compatible stream has no place for them.
+    chat = {"model": "notesqa", "messages": [{"role": "user", "content": ANSWERABLE}]}
+    text = httpx.post(f"{server.url}/v1/chat/completions", json=chat | {"stream": True}).text
+    assert '"stage"' not in text and "event: stage" not in text
+
+
 def test_unanswerable_is_refused_without_calling_the_model(server: Server, scripted: Any) -> None:
     reply = httpx.post(f"{server.url}/api/ask", json={"question": UNANSWERABLE}, timeout=60).json()
     assert reply["refused"] is True and reply["sources"] == []

@@ -153,6 +153,8 @@ def test_knowledge_base_panel_lists_the_notes(open_page: OpenPage) -> None:
     [
         ("en-US", "en", "Send", "Knowledge base", "Ask a question", "5 documents"),
         ("zh-CN", "zh-CN", "发送", "知识库", "输入问题", "5 篇文档"),
+        # Traditional script (and Taiwan's words) for a zh-TW browser
+        ("zh-TW", "zh-TW", "傳送", "知識庫", "輸入問題", "5 篇文件"),
     ],
 )
 def test_interface_language_follows_the_browser(
