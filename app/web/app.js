@@ -369,6 +369,24 @@ class Turn {
     this.notice.hidden = false;
   }
 
+  // Copy the answer (its text, markers and all); ask the same question again.
+  actions() {
+    const copy = h("button", { type: "button", class: "refusal__action", "data-action": "copy" }, t("copy"));
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(this.final?.answer ?? this.text);
+        copy.textContent = t("copied");
+      } catch {
+        copy.textContent = t("copyFailed");
+      }
+    });
+    const again = h("button", { type: "button", class: "refusal__action", "data-action": "regenerate" }, t("regenerate"));
+    again.addEventListener("click", () => {
+      if (!state.controller) ask(this.question);
+    });
+    return h("div", { class: "msg__actions" }, copy, again);
+  }
+
   renderFooter() {
     const sources = [...this.sources.values()].sort((a, b) => a.n - b.n);
     const parts = [];
@@ -394,6 +412,7 @@ class Turn {
     const total = formatSeconds(this.final?.timings?.total);
     const meta = [this.final?.model, total].filter(Boolean).join(" · ");
     if (meta) parts.push(h("span", { class: "msg__meta" }, meta));
+    parts.push(this.actions());
     this.footer.replaceChildren(...parts);
     this.footer.hidden = !parts.length;
   }

@@ -146,3 +146,20 @@ def test_after_a_server_error_the_question_is_kept_and_retry_resends_it(
     answer = page.locator("#conversation .msg--assistant").last
     expect(answer).to_have_attribute("data-state", "done")
     expect(page.locator("#question")).to_have_value("")
+
+
+def test_an_answer_can_be_copied_and_asked_again(page: Page, scripted: Any, served: Server) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served.url)
+    scripted.reply = GROUNDED
+    answer = _ask(page, ANSWERABLE)
+    expect(answer).to_have_attribute("data-state", "done")
+    answer.get_by_role("button", name="复制").click()
+    expect(answer.get_by_role("button", name="已复制")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == GROUNDED
+    with page.expect_request("**/api/ask") as request:
+        answer.get_by_role("button", name="重新回答").click()
+    assert request.value.post_data_json["question"] == ANSWERABLE
+    expect(page.locator("#conversation .msg--assistant")).to_have_count(2)
+    expect(page.locator("#conversation .msg--assistant").last).to_have_attribute(
+        "data-state", "done"
+    )
