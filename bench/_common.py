@@ -41,3 +41,18 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     out.add_argument("--config", type=Path, help="YAML settings (default configs/default.yaml)")
     out.add_argument("--json", action="store_true", help="print one JSON object")
     return out
+
+
+def rss_mb(pid: str = "self", field: str = "VmRSS") -> float:
+    """``field`` of /proc/PID/status in MB: VmRSS now, VmHWM the peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS so far, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

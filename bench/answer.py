@@ -166,7 +166,7 @@ def _bench(
         raise _Fail(f"{question_id} is refused at retrieval, the model is never called")
     messages = recorder.requests[-1].messages
     _flush(worker)
-    server_rss = _rss_mb("self", "VmHWM")  # before this process loads a model of its own
+    server_rss = _common.rss_mb("self", "VmHWM")  # before this process loads a model of its own
 
     try:
         bare_generator = make_local_generator(settings.llm.model_copy(update={"isolation": "none"}))
@@ -201,7 +201,7 @@ def _bench(
                 ttft, prompt_tokens = _bare_run(llm, messages, settings.llm)
                 bare.append(ttft)
     verdict = _verdict_times(worker, messages, runs)
-    worker_rss = _rss_mb(str(worker.pid), "VmHWM") if worker.pid else 0.0
+    worker_rss = _common.rss_mb(str(worker.pid), "VmHWM") if worker.pid else 0.0
     kb.close()
 
     # Retrieval is part of the served TTFT; timed on its own to show how much.
@@ -351,14 +351,6 @@ def _llama(generator: LlamaCppGenerator) -> Llama:
     # LlamaCppGenerator has no public handle on its Llama; the bench needs one to clear
     # the prompt cache and to send the bare request through the very same instance.
     return generator._llm
-
-
-def _rss_mb(pid: str, field: str) -> float:
-    """``field`` (VmRSS, VmHWM) of /proc/PID/status in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    return 0.0
 
 
 def _llama_build() -> str:

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         # Time ratio: 1.10 means the pipeline takes 10% longer than the model alone.
         "pipeline_over_raw": round(pipeline_s / raw_s, 3),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(_common.peak_rss_mb(), 1),
     }
     scans = None if args.no_scans else _scan_args(args)
     if args.json:
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\npipeline / raw time: {pipeline_s / raw_s:.2f}x "
         f"(overhead {100 * (pipeline_s / raw_s - 1):+.0f}%)\n"
-        f"peak RSS: {_peak_rss_mb():.0f} MB\n"
+        f"peak RSS: {_common.peak_rss_mb():.0f} MB\n"
     )
     return _common.sibling("ocr").main(scans) if scans is not None else 0
 
@@ -130,12 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 def _scan_args(args: Any) -> list[str]:
     """bench/ocr.py's arguments: the same config and output form."""
     return [*(["--config", str(args.config)] if args.config else []), *(["--json"] * args.json)]
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:

@@ -17,6 +17,7 @@ the chunks the second build embedded and those it took from the cache.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -62,7 +63,7 @@ def child(docs: Path, index_dir: Path, config: Path | None) -> dict[str, Any]:
     settings = load_settings(config)
     embedder = embedder_from(settings)
     embedder.embed_documents(["预热 warm-up"] * 4)  # the runtime's buffers, before the build
-    baseline = _rss_mb()
+    baseline = _common.rss_mb()
     t0 = time.perf_counter()
     report = build_index(
         [docs],
@@ -80,8 +81,8 @@ def child(docs: Path, index_dir: Path, config: Path | None) -> dict[str, Any]:
         "chunks_per_s": round(report.chunks / seconds, 2),
         "corpus_mb": round(text_mb, 2),
         "baseline_rss_mb": round(baseline, 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "build_rss_mb": round(_peak_rss_mb() - baseline, 1),
+        "peak_rss_mb": round(_common.peak_rss_mb(), 1),
+        "build_rss_mb": round(_common.peak_rss_mb() - baseline, 1),
         # what the index itself holds in memory while it is written: vectors, chunk text
         "index_mb": round((report.chunks * embedder.dim * 4 + text_mb * 1e6) / 1e6, 1),
     }
@@ -125,24 +126,11 @@ def _cached(cache: Path) -> int:
         return 0
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = _common.parser(__doc__)
     parser.add_argument("--docs", default="100,1000", help="corpus sizes, comma-separated")
     parser.add_argument("--no-resume", action="store_true", help="skip the kill-and-resume run")
-    parser.add_argument("--child", nargs=2, type=Path, help=argparse_hidden())
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], args.config)))
@@ -185,12 +173,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
     return 0
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

@@ -28,13 +28,6 @@ from typing import Any
 import _common  # before anything from the project: offline models, `ingest` unshadowed
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run(config: str | None, n: int, copies: int) -> dict[str, Any]:
     """Build in this process; measure in a fresh one, whose memory holds no build."""
     import subprocess
@@ -89,10 +82,10 @@ def _measure(config: str | None, scratch: Path, n: int) -> dict[str, Any]:
     names = library.names()
     models.embedder.embed_query("warm up")  # the shared embedder, as a server has it
     gc.collect()
-    before = _rss_mb()
+    before = _common.rss_mb()
     steps: list[dict[str, float]] = []
     for name in names:
-        start = _rss_mb()
+        start = _common.rss_mb()
         t0 = time.perf_counter()
         loaded = library.get(name).load()
         load_s = time.perf_counter() - t0
@@ -100,13 +93,15 @@ def _measure(config: str | None, scratch: Path, n: int) -> dict[str, Any]:
         del loaded
         gc.collect()
         loaded_now = sum(library.is_loaded(x) for x in names)
-        steps.append({"load_s": load_s, "rss_added_mb": _rss_mb() - start, "loaded": loaded_now})
+        steps.append(
+            {"load_s": load_s, "rss_added_mb": _common.rss_mb() - start, "loaded": loaded_now}
+        )
     # The first load also loads what all share (jieba's dictionary, the search code);
     # the cost of one more knowledge base is the median of the others, before unloading.
     added = [s["rss_added_mb"] for s in steps[1 : n - 1]]
     return {
         "rss_before_mb": round(before, 1),
-        "rss_after_mb": round(_rss_mb(), 1),
+        "rss_after_mb": round(_common.rss_mb(), 1),
         "first_load_rss_added_mb": round(steps[0]["rss_added_mb"], 1),
         "per_kb_mb": round(statistics.median(added), 2),
         "load_s_median": round(statistics.median(s["load_s"] for s in steps), 3),

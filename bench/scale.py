@@ -34,12 +34,6 @@ import numpy as np
 DIM = 384
 
 
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
@@ -228,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     row[f"hybrid_{backend}"] = hybrid_figures(
                         vectors, texts, keyword, questions, Path(tmp), backend=backend
                     )
-        row["peak_rss_mb"] = round(peak_rss_mb(), 1)  # of the process so far
+        row["peak_rss_mb"] = round(_common.peak_rss_mb(), 1)  # of the process so far
         rows.append(row)
         if not args.json:
             print_row(row)

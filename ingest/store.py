@@ -289,10 +289,7 @@ class IndexStore:
         """Delete the whole index: every version, with vectors kept outside its folder
         (Milvus collections), and the folder. Call under ``lock()``."""
         for path in self._versions():
-            with suppress(OSError, ValueError, TypeError, KeyError):
-                manifest = _manifest_of(path)
-                self._vector_store(backend_of(manifest)).drop(manifest)
-            _VECTORS_OK.discard(path)
+            self._drop_vectors(path)
         self._vector_store().sweep(keep=())
         shutil.rmtree(self.root)
 
@@ -312,11 +309,16 @@ class IndexStore:
     def _prune(self, *, keep: str) -> None:
         old = [p for p in self._versions() if p.name != keep]
         for path in old[: max(0, len(old) - (KEEP_VERSIONS - 1))]:
-            with suppress(OSError, ValueError, TypeError, KeyError):
-                manifest = _manifest_of(path)
-                self._vector_store(backend_of(manifest)).drop(manifest)
-            _VECTORS_OK.discard(path)
+            self._drop_vectors(path)
             shutil.rmtree(path, ignore_errors=True)
+
+    def _drop_vectors(self, path: Path) -> None:
+        """Drop a version's vectors kept outside its folder (before the folder goes); a
+        manifest that cannot be read names none, and the next sweep finds what is left."""
+        with suppress(OSError, ValueError, TypeError, KeyError):
+            manifest = _manifest_of(path)
+            self._vector_store(backend_of(manifest)).drop(manifest)
+        _VECTORS_OK.discard(path)
 
 
 def _manifest_of(path: Path) -> Manifest:
