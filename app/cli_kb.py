@@ -86,3 +86,38 @@ def delete(
         out.print(line, highlight=False, markup=False)
 
     run_body(body)
+
+
+@kb_app.command("feedback")
+def feedback(
+    name: Annotated[str, typer.Argument(help="the knowledge base")],
+    rating: Annotated[
+        str | None, typer.Option("--rating", help="only 'up' or only 'down' (default: both)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write here (default: standard output)")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The page's thumbs up/down on NAME's answers as evaluation items (JSONL, the format
+    of `notesqa eval`): complete the 'review' ones, then evaluate on them."""
+
+    def body() -> None:
+        import json
+        import sys
+
+        from app.feedback_export import eval_items
+        from app.library import Library
+        from ingest.errors import InputError
+
+        if rating not in (None, "up", "down"):
+            raise InputError(f"--rating must be up or down, not {rating!r}")
+        items = eval_items(Library(cli_settings(config)).chats(name).rated(), rating=rating)
+        lines = [json.dumps(item, ensure_ascii=False) + "\n" for item in items]
+        if output is None:
+            sys.stdout.write("".join(lines))
+        else:
+            output.write_text("".join(lines), encoding="utf-8")
+            out.print(f"{len(lines)} items written to {output}", highlight=False, markup=False)
+
+    run_body(body)

@@ -47,6 +47,7 @@ class DocumentEntry:
     chunks: int = 0
     pages: int | None = None
     indexed_at: str = ""
+    title: str = ""  # once indexed: its first line or heading (ingest.split.document_title)
 
 
 def list_documents(
@@ -73,6 +74,7 @@ def list_documents(
         elif entry is None:
             entry = DocumentEntry(document_id(source), source, "missing", rec.size)
         entry.chunks, entry.pages, entry.indexed_at = rec.chunks, rec.pages, rec.indexed_at
+        entry.title = rec.title
         entries[source] = entry
     return sorted(entries.values(), key=lambda e: e.source)
 

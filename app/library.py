@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.chat_store import FILE as CHATS_FILE
+from app.chat_store import ChatStore
 from app.service import KnowledgeBase, Models
 from app.settings import KB_NAME, Settings
 from app.wiring import chunking_from, embedding_spec, ocr_from, store_from
@@ -62,6 +64,7 @@ class Library:
         self.settings = settings
         self.models = models or Models(settings)
         self._served: OrderedDict[str, KnowledgeBase] = OrderedDict()
+        self._chats: dict[str, ChatStore] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ names and folders
@@ -124,6 +127,18 @@ class Library:
             info.version = path.name if path else ""
         return info
 
+    def chats(self, name: str) -> ChatStore:
+        """The conversations kept for a knowledge base (in its index folder, so they go
+        with it)."""
+        self.require(name)
+        with self._lock:
+            store = self._chats.get(name)
+            if store is None:
+                path = self.settings.index_dir / name / CHATS_FILE
+                enabled = self.settings.server.conversations == "server"
+                store = self._chats[name] = ChatStore(path, enabled=enabled)
+        return store
+
     def create(self, name: str, *, docs_dir: Path | None = None) -> KBInfo:
         """A new, empty knowledge base; its documents folder is made if missing."""
         check_name(name)
@@ -155,6 +170,7 @@ class Library:
         with store.lock():  # not while a build (the CLI's or a rebuild) writes it
             with self._lock:
                 served = self._served.pop(name, None)
+                self._chats.pop(name, None)
             if served is not None:
                 served.unload()
             store.remove()

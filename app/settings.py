@@ -179,6 +179,10 @@ class ServerSettings(BaseModel):
     # One log line per request: "text" (key=value) or "json"; questions only if asked.
     log_format: Literal["text", "json"] = "text"
     log_questions: bool = False
+    # Where the page keeps conversations: "server" (SQLite beside each knowledge base's
+    # index, app.chat_store; per API key) or "browser" (its own storage only; also what
+    # the page falls back to when the index folder is read-only).
+    conversations: Literal["server", "browser"] = "server"
 
 
 class Settings(BaseSettings):

@@ -27,7 +27,7 @@ from ingest.loaders import loader_for
 from ingest.ocr import OcrOptions, Recognizer, ocr_pages, recognizer_for
 from ingest.prepare import clean_document
 from ingest.report import BuildReport, NullProgress, Progress
-from ingest.split import ChunkingOptions, split_text
+from ingest.split import ChunkingOptions, document_title, split_text
 from ingest.spool import TextSpool
 from ingest.store import (
     FORMAT_VERSION,
@@ -252,7 +252,13 @@ def _read(
             found.chunks[doc.source] = pieces
             spool.put(doc.source, doc.sha256, text)
             found.records[doc.source] = DocumentRecord(
-                doc.source, doc.sha256, len(pieces), doc.size, _page_count(doc), now_iso()
+                doc.source,
+                doc.sha256,
+                len(pieces),
+                doc.size,
+                _page_count(doc),
+                now_iso(),
+                document_title(text, pieces),
             )
         except DocumentError as exc:
             report.failed.append((str(cand.path), str(exc)))

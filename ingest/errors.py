@@ -21,6 +21,8 @@
     │   └── GeneratorCrashedError  the model worker died in the middle of this request
     ├── UpstreamError            the OpenAI-compatible upstream failed or timed out
     ├── StoreUnavailableError    the vector store (Milvus) cannot be reached or opened
+    ├── ChatsUnavailableError    conversations cannot be kept on the server (turned off,
+    │                            or its folder is read-only): the page keeps them
     ├── BusyError                the generation queue is full
     │   └── RateLimitedError       this key asked more often than its rate allows
     ├── TimeLimitError           an answer ran past its wall-clock limit
@@ -119,6 +121,10 @@ class UpstreamError(NotesQAError):
 class StoreUnavailableError(NotesQAError):
     code = "store_unavailable"
     retry_after = 10
+
+
+class ChatsUnavailableError(NotesQAError):
+    code = "conversations_unavailable"
 
 
 class BusyError(NotesQAError):

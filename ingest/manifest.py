@@ -20,6 +20,10 @@ class DocumentRecord:
     size: int
     pages: int | None
     indexed_at: str
+    # Its first line, or first heading after a long first paragraph
+    # (ingest.split.document_title); "" in versions built before titles were kept (the
+    # page shows the file name then; `notesqa build --full` adds them).
+    title: str = ""
 
 
 @dataclass(slots=True)

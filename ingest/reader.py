@@ -69,6 +69,15 @@ class LoadedIndex:
         for r in self._db.execute("SELECT * FROM chunks ORDER BY row"):
             yield r[0], self._chunk(r)
 
+    def headings(self, limit: int = 5000) -> list[tuple[str, str]]:
+        """(source, breadcrumb) of the first ``limit`` chunks under a heading, in build
+        order (bounded: read for the page's example questions)."""
+        cur = self._db.execute(
+            "SELECT source, heading FROM chunks WHERE heading != '' ORDER BY row LIMIT ?",
+            (limit,),
+        )
+        return [(str(source), str(heading)) for source, heading in cur]
+
     def document_text(self, source: str) -> str | None:
         row = self._db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
         return row[0] if row else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ingest.documents import Chunk, Span
@@ -212,3 +212,21 @@ def split_text(
             for s, e in _pack(_pieces(sentences, options.size), options):
                 add(span.start + s, span.start + e, span, section.heading)
     return chunks
+
+
+TITLE_CHARS = 80
+
+
+def document_title(text: str, pieces: Sequence[Chunk]) -> str:
+    """What to call a document in lists: its first line (the cleaned text starts at the
+    title of most documents: furniture and site names are gone), Markdown heading marks
+    dropped; when that line is a long paragraph, its first heading. The file name stays
+    its identity."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if line.lstrip().startswith("#"):  # a Markdown heading: "# Title #" -> "Title"
+        line = re.sub(r"\s#+\s*$", "", line.strip().lstrip("#"))
+    line = " ".join(line.split())
+    if len(line) > TITLE_CHARS:
+        heading = next((p.heading for p in pieces if p.heading and p.origin != "table"), "")
+        line = heading.split(" > ")[0] if heading else line
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"

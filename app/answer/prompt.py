@@ -25,6 +25,14 @@ SYSTEM_PROMPT = {
     ),
 }
 
+# Only when a passage is a table (ingest.tables writes them as Markdown tables), so prose
+# questions keep the prompt the figures were measured with; the page renders the table.
+TABLE_HINT = {
+    "zh": "\n（资料中有表格：答案包含多行多列的数据时，用 Markdown 表格作答，并注明出处。）",
+    "en": "\n(Some passages are tables: when the answer holds rows and columns, answer "
+    "with a Markdown table and cite it.)",
+}
+
 
 def build_prompt(
     question: str,
@@ -70,6 +78,8 @@ def build_prompt(
         budget -= cost
         blocks.append(block)
         kept.append(p)
+    if any(p.origin == "table" for p in kept):  # within the 64 tokens kept in hand above
+        tail += TABLE_HINT[lang]
     user = Message("user", head + "\n".join(blocks) + tail)
     return [system, *turns, user], kept
 

@@ -23,6 +23,7 @@ STATUS: dict[type[e.NotesQAError], int] = {
     e.ModelUnavailableError: 503,
     e.UpstreamError: 502,
     e.StoreUnavailableError: 503,
+    e.ChatsUnavailableError: 503,
     e.BusyError: 503,
     e.RateLimitedError: 429,
     e.TimeLimitError: 503,

@@ -20,8 +20,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from app.api import errors, kb_routes, openai_routes, routes
-from app.api.access import AccessMiddleware
+from app.api import chat_routes, errors, kb_routes, openai_routes, routes
+from app.api.access import AccessMiddleware, api_keys
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.deps import Lib
 from app.api.gate import GenerationGate
@@ -82,6 +82,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
     app.state.metrics = metrics
     app.state.stopping = stopping
     app.state.rebuilds = Rebuilds(library, metrics=metrics)
+    app.state.keyed = bool(api_keys(settings))  # conversations are then kept per key
     rate = settings.limits.rate_per_minute
     app.state.limiter = RateLimiter(rate, settings.limits.rate_burst) if rate else None
     app.state.gate = GenerationGate(
@@ -94,7 +95,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.server.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
         )
     # Outermost: every request is counted and logged, refused ones too.
@@ -102,6 +103,8 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
     metrics.watch(lambda: _live_metrics(library, app.state.gate))
     app.include_router(routes.router)
     app.include_router(kb_routes.router)
+    app.include_router(chat_routes.router)
+    app.include_router(chat_routes.export_router)
     app.include_router(openai_routes.router)
     document_errors(app)
 
@@ -128,7 +131,11 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
             return JSONResponse({"status": "loading", **errors.error_body(code, message)}, 503)
         health = kb.generator_health()
         if health.state == "ready":
-            ready: dict[str, Any] = {"status": "ready", "index": kb.name}
+            ready: dict[str, Any] = {
+                "status": "ready",
+                "index": kb.name,
+                "model": kb.generator.name,
+            }
             if kb.problems:  # serving an older intact version: say why
                 ready["warnings"] = kb.problems
             return ready

@@ -24,7 +24,7 @@ WHY = {
     429: "this key asked more often than its rate allows",
     502: "the OpenAI-compatible upstream model failed or timed out",
     503: "the index is not built or is damaged, the model is not ready, the queue is full, "
-    "or an answer ran too long",
+    "an answer ran too long, or this server keeps no conversations",
 }
 ERROR_SCHEMA = {
     "type": "object",
@@ -68,6 +68,10 @@ def _statuses(path: str, method: str) -> tuple[int, ...]:
         found |= {403, 409}
     if path.endswith("/documents") and method == "post":
         found |= {415}
+    if path.startswith("/api/conversations"):  # ?kb= unknown; kept nowhere on this server
+        found |= {404, 503}
+    if path == "/api/kbs/{name}/feedback":  # the admin's; read from the conversations
+        found |= {403, 503}
     if path == "/readyz":
         found = {400, 503}
     if path == "/healthz":

@@ -23,6 +23,7 @@ from app.api.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from app.examples import example_questions
 from app.explain import explain_answer, explain_search
 from app.library import DEFAULT
 from app.llm.base import Message
@@ -119,7 +120,8 @@ async def ask(
 @router.get("/index")
 def index_status(library: Lib, kb: str = DEFAULT) -> IndexStatus:
     loaded = current(library, kb)
-    m = loaded.retriever.index.manifest
+    index = loaded.retriever.index
+    m = index.manifest
     return IndexStatus(
         index=kb,
         version=loaded.version,
@@ -130,6 +132,7 @@ def index_status(library: Lib, kb: str = DEFAULT) -> IndexStatus:
         chunks=m.chunks,
         built_at=m.built_at,
         llm={"backend": library.settings.llm.backend, "model": library.models.generator.name},
+        examples=example_questions(index.headings()),
     )
 
 
@@ -142,6 +145,7 @@ def documents(library: Lib, kb: str = DEFAULT) -> DocumentsResponse:
         documents=[
             DocumentOut(
                 source=r.source,
+                title=r.title,
                 chunks=r.chunks,
                 indexed_at=r.indexed_at,
                 size=r.size,

@@ -174,10 +174,12 @@ class IndexStatus(BaseModel):
     chunks: int
     built_at: str
     llm: dict[str, str]
+    examples: list[str] = Field([], description="questions from its headings (app.examples)")
 
 
 class DocumentOut(BaseModel):
     source: str
+    title: str = Field("", description="first heading or first line; empty: use the file name")
     chunks: int
     indexed_at: str
     size: int
@@ -233,3 +235,62 @@ class ChatRequest(Body):
     stream: bool = False
     max_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
+
+
+# Conversations kept on the server (app.chat_store).
+class ConversationOut(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    turns: int
+
+
+class ConversationsResponse(BaseModel):
+    kb: str
+    conversations: list[ConversationOut]
+
+
+class ConversationCreate(Body):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=2000, description="the first question will do")
+
+
+class ConversationRename(Body):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    rating: Literal["up", "down"]
+    comment: str
+    at: str | None
+
+
+class StoredTurnOut(BaseModel):
+    id: str
+    question: str
+    reply: dict[str, Any]
+    created_at: str
+    feedback: FeedbackOut | None = None
+
+
+class ConversationDetail(BaseModel):
+    kb: str
+    conversation: ConversationOut
+    turns: list[StoredTurnOut]
+
+
+class TurnCreate(Body):
+    """A finished question and the ask reply it got (``done`` of the stream, or the JSON
+    reply), kept as the page shows it; its size is bounded by ``limits.max_body_kb``."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1)
+    reply: dict[str, Any]
+
+
+class FeedbackIn(Body):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["up", "down"] | None = Field(description="null clears the feedback")
+    comment: str = Field("", max_length=4000)

@@ -13,7 +13,9 @@ const POLL_MS = 500;
 
 const $ = (id) => document.getElementById(id);
 
-export function initKnowledgeBases({ onChange }) {
+/** `onChange({kb})` when another knowledge base is picked; `onDocuments()` when its
+ * documents (and so their titles) have loaded. */
+export function initKnowledgeBases({ onChange, onDocuments = () => {} }) {
   const ui = {
     select: $("kb-select"),
     state: $("kb-state"),
@@ -30,7 +32,12 @@ export function initKnowledgeBases({ onChange }) {
     create: $("kb-create"),
     newName: $("kb-new-name"),
   };
-  const state = { kb: localStorage.getItem(KB_KEY) || "default", admin: false, polling: false };
+  const state = {
+    kb: localStorage.getItem(KB_KEY) || "default",
+    admin: false,
+    polling: false,
+    titles: new Map(), // source -> title (first heading or first line), once indexed
+  };
 
   const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
   const kbUrl = (path = "") => `/api/kbs/${encodeURIComponent(state.kb)}${path}`;
@@ -87,6 +94,8 @@ export function initKnowledgeBases({ onChange }) {
   async function loadDocuments() {
     try {
       const { documents } = await getJson(kbUrl("/documents"));
+      state.titles = new Map(documents.filter((d) => d.title).map((d) => [d.source, d.title]));
+      onDocuments();
       ui.list.replaceChildren(...documents.map(documentItem));
       ui.state.hidden = documents.length > 0;
       ui.state.textContent = documents.length ? "" : t(state.admin ? "documentsEmptyAdmin" : "documentsEmpty");
@@ -124,7 +133,8 @@ export function initKnowledgeBases({ onChange }) {
       h(
         "div",
         { class: "doc__text" },
-        h("p", { class: "doc__name", title: doc.source }, doc.source),
+        h("p", { class: "doc__name", title: doc.source }, doc.title || doc.source),
+        doc.title ? h("p", { class: "doc__file" }, doc.source) : null,
         doc.status === "indexed"
           ? null
           : h("p", { class: `doc__status doc__status--${doc.status}` }, t(`status.${doc.status}`)),
@@ -303,6 +313,8 @@ export function initKnowledgeBases({ onChange }) {
 
   return {
     current: () => state.kb,
+    // What to call a document: its title when indexed with one, else its file name.
+    titleOf: (source) => state.titles.get(source) || source,
     start: () => select(state.kb),
     reloadDocuments: loadDocuments,
   };

@@ -1,14 +1,20 @@
-// A tiny Markdown renderer for answers: paragraphs, line breaks, headings, **bold**, `code`,
-// fenced code and flat bullet/numbered lists, plus [n] citation markers.
+// A small Markdown renderer for answers: paragraphs, line breaks, headings, **bold**,
+// `code`, fenced code, flat bullet/numbered lists and GFM pipe tables, plus [n] citations.
 //
 // It is safe by construction: it builds DOM nodes and puts every piece of model or document
 // text in a text node, so no answer can ever become markup (there is no innerHTML anywhere).
+// That is why it is kept instead of a full renderer such as markdown-it: those produce an
+// HTML string that must then be parsed as markup, so their safety rests on options (html
+// off) and on escaping being right in every rule; here there is no such step to get wrong.
 // Links and images are deliberately not supported: an answer must not send the reader to
 // an address the model made up.
 
 const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([\w+-]*)/;
 const LIST_ITEM = /^\s{0,3}(?:([-*+•])|(\d{1,9})[.)])\s+(.*)$/;
 const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+// A table's delimiter row: | --- | :---: | ---: | (the outer pipes are optional).
+const TABLE_RULE = /^\s{0,3}\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$/;
+const MAX_COLUMNS = 50;
 
 // A citation marker: [1], [1, 2] or 【1】 ([1][2] is two markers).
 export const CITATION = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]|【(\d{1,3})】/g;
@@ -65,8 +71,17 @@ export function renderMarkdown(text, { citation } = {}) {
       i = renderList(lines, i, fragment, citation);
       continue;
     }
+    if (startsTable(lines, i)) {
+      i = renderTable(lines, i, fragment, citation);
+      continue;
+    }
     const paragraph = [];
-    while (i < lines.length && lines[i].trim() && !startsBlock(lines[i]))
+    while (
+      i < lines.length &&
+      lines[i].trim() &&
+      !startsBlock(lines[i]) &&
+      !(paragraph.length && startsTable(lines, i))
+    )
       paragraph.push(lines[i++]);
     fragment.append(block("p", paragraph, citation));
   }
@@ -75,6 +90,67 @@ export function renderMarkdown(text, { citation } = {}) {
 
 function startsBlock(line) {
   return FENCE.test(line) || HEADING.test(line) || LIST_ITEM.test(line);
+}
+
+// A header row with a pipe, then a delimiter row with as many cells.
+function startsTable(lines, i) {
+  const header = lines[i];
+  const rule = lines[i + 1];
+  if (rule === undefined || !header.includes("|") || !TABLE_RULE.test(rule)) return false;
+  if (!rule.includes("|") && !/^\s*\|/.test(header)) return false;
+  return tableCells(header).length === tableCells(rule).length;
+}
+
+/** The cells of one table row: outer pipes dropped, split at pipes not escaped (\|). */
+function tableCells(line) {
+  let row = line.trim();
+  if (row.startsWith("|")) row = row.slice(1);
+  if (row.endsWith("|") && !row.endsWith("\\|")) row = row.slice(0, -1);
+  return row
+    .split(/(?<!\\)\|/)
+    .slice(0, MAX_COLUMNS)
+    .map((cell) => cell.trim().replace(/\\\|/g, "|"));
+}
+
+function renderTable(lines, start, fragment, citation) {
+  const header = tableCells(lines[start]);
+  const align = tableCells(lines[start + 1]).map((cell) =>
+    cell.startsWith(":") && cell.endsWith(":")
+      ? "center"
+      : cell.endsWith(":")
+        ? "right"
+        : cell.startsWith(":")
+          ? "left"
+          : "",
+  );
+  const row = (cells, tag) => {
+    const tr = document.createElement("tr");
+    header.forEach((_, n) => {
+      const cell = document.createElement(tag);
+      if (align[n]) cell.style.textAlign = align[n];
+      if (tag === "th") cell.scope = "col";
+      cell.append(renderInline(cells[n] ?? "", citation));
+      tr.append(cell);
+    });
+    return tr;
+  };
+  const table = document.createElement("table");
+  const head = document.createElement("thead");
+  head.append(row(header, "th"));
+  const body = document.createElement("tbody");
+  let i = start + 2;
+  while (i < lines.length && lines[i].trim() && lines[i].includes("|") && !startsBlock(lines[i])) {
+    body.append(row(tableCells(lines[i]), "td"));
+    i += 1;
+  }
+  table.append(head, body);
+  // Wide tables scroll inside the answer instead of widening the page.
+  const wrap = document.createElement("div");
+  wrap.className = "md-table";
+  wrap.tabIndex = 0; // a scrollable region must be reachable by keyboard
+  wrap.append(table);
+  fragment.append(wrap);
+  return i;
 }
 
 function codeBlock(code, language) {

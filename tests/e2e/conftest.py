@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,16 +48,24 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server_url(notes_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`notesqa serve` over the bundled notes with the extractive generator (no LLM)."""
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    server = ServerProcess({"NOTESQA_INDEX_DIR": str(notes_index_dir)}, config=TEST_CONFIG, log=log)
+    """`notesqa serve` over the bundled notes with the extractive generator (no LLM), on a
+    copy of the index: the conversations a module's pages keep stay in that module."""
+    root = tmp_path_factory.mktemp("server")
+    shutil.copytree(
+        notes_index_dir, root / "indexes", ignore=shutil.ignore_patterns("conversations.*")
+    )
+    log = root / "server.log"
+    server = ServerProcess(
+        {"NOTESQA_INDEX_DIR": str(root / "indexes")}, config=TEST_CONFIG, log=log
+    )
     with server.serving() as url:
         yield url
 
 
 @pytest.fixture
 def open_page(browser: Any, server_url: str) -> Iterator[Callable[..., Any]]:
-    """Open the chat page in a fresh context: ``open_page(locale="en-US", width=375)``.
+    """Open the chat page in a fresh context: ``open_page(locale="en-US", width=375)``
+    (``scheme="dark"`` for the dark theme).
 
     Uncaught exceptions and console errors in the page fail the test, except the
     browser's own line for an HTTP error status, which some tests cause on purpose.
@@ -64,8 +73,12 @@ def open_page(browser: Any, server_url: str) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     problems: list[str] = []
 
-    def open_(*, locale: str = "zh-CN", width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+    def open_(
+        *, locale: str = "zh-CN", width: int = 1280, height: int = 800, scheme: str = "light"
+    ) -> Any:
+        context = browser.new_context(
+            locale=locale, viewport={"width": width, "height": height}, color_scheme=scheme
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

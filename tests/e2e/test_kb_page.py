@@ -71,19 +71,20 @@ def test_create_upload_ask_delete_from_the_page(
     expect(page.locator("#kb-message")).to_contain_text("索引已重建", timeout=60_000)
     stages = page.locator("#kb-progress .stage .stage__name")
     expect(stages).to_have_text(["读取", "向量化", "写入"])  # read, embed, write
-    expect(page.locator("#kb-list .doc .doc__name")).to_have_text(["menu.md", "roster.txt"])
+    # Each indexed document shows its title (first line), its file name beneath.
+    expect(page.locator("#kb-list .doc .doc__file")).to_have_text(["menu.md", "roster.txt"])
 
     with page.expect_request("**/api/ask") as request:
         ask(page, "周一谁负责机房巡检？")
     assert request.value.post_data_json["kb"] == "team"
     answer = page.locator("#conversation .msg--assistant").last
     expect(answer).to_contain_text("林晓")
-    expect(answer.locator(".chip__name")).to_have_text(["roster.txt"])
+    expect(answer.locator(".chip")).to_have_attribute("title", "roster.txt")
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator('#kb-list .doc:has-text("menu.md") .doc__delete').click()
     expect(page.locator("#kb-message")).to_contain_text("移除 1", timeout=60_000)
-    expect(page.locator("#kb-list .doc .doc__name")).to_have_text(["roster.txt"])
+    expect(page.locator("#kb-list .doc .doc__file")).to_have_text(["roster.txt"])
 
     # Back on default, the team's documents are not there.
     page.select_option("#kb-select", "default")
@@ -238,7 +239,7 @@ def test_dropped_files_are_uploaded_rebuilt_and_listed(
     expect(page.locator("#kb-rebuild")).to_be_enabled()
 
     rows = page.locator("#kb-list .doc")
-    expect(rows.locator(".doc__name")).to_have_text(["plan.pdf", "rules.pdf"])
+    expect(rows.locator(".doc__file")).to_have_text(["plan.pdf", "rules.pdf"])
     for row, pages in zip(rows.all(), (2, 1), strict=True):
         expect(row).to_have_attribute("data-status", "indexed")
         expect(row.locator(".doc__meta").first).to_contain_text(re.compile(r"\d+ 个片段"))

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.clean import clean_text
 from ingest.documents import Span
-from ingest.split import ChunkingOptions, split_text
+from ingest.split import ChunkingOptions, document_title, split_text
 
 NOTES = Path(__file__).resolve().parents[2] / "notes"
 SENTENCE_END = "。！？；!?"
@@ -97,3 +97,19 @@ def test_pages_keep_their_numbers() -> None:
         text, source="a.pdf", doc_hash="h", options=ChunkingOptions(300, 0), page_spans=spans
     )
     assert [(c.page, c.text) for c in chunks] == [(1, "第一页的内容。"), (2, "第二页的内容。")]
+
+
+def test_a_document_is_titled_by_its_first_line_or_its_first_heading() -> None:
+    options = ChunkingOptions(size=350, overlap=70)
+
+    def title(text: str) -> str:
+        return document_title(text, split_text(text, source="a.md", doc_hash="h", options=options))
+
+    assert title("\n# 大模型综述 #\n\n概述\n\n大模型是参数很多的模型。") == "大模型综述"
+    assert title("LLM调研笔记\n\nLLM调研\n\n大模型的不足：表现不尽人意。") == "LLM调研笔记"
+    # A long first paragraph is no title: the first heading is, when there is one.
+    prose = "这是一段很长的正文，" * 12 + "结束。"
+    assert title(f"{prose}\n\n## 安装\n\n先安装依赖，再运行。") == "安装"
+    clipped = title(prose)
+    assert len(clipped) == 80 and clipped.endswith("…") and prose.startswith(clipped[:-1])
+    assert title("") == ""
