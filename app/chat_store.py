@@ -28,6 +28,7 @@ from ingest.errors import ChatsUnavailableError, NotFoundError, TooLargeError
 from ingest.store import now_iso
 
 FILE = "conversations.sqlite"
+SCHEMA_VERSION = 1  # PRAGMA user_version; a file of a newer notesqa is not written
 TITLE_CHARS = 120  # a title made from the first question is clipped to this
 MAX_CONVERSATIONS = 1000  # per owner and knowledge base
 MAX_TURNS = 500  # per conversation
@@ -258,13 +259,15 @@ class ChatStore:
             try:
                 db.execute("PRAGMA foreign_keys = ON")
                 if not self._ready:
-                    db.executescript(_SCHEMA)
-                    self._ready = True
+                    self._prepare(db)
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
             try:
                 yield db
+            except sqlite3.Error as exc:  # a damaged file, a full disk: not a 500
+                db.execute("ROLLBACK")
+                raise self._unavailable(exc) from exc
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -272,6 +275,14 @@ class ChatStore:
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"written by a newer notesqa (schema {version})")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._ready = True
 
     def _unavailable(self, exc: Exception) -> ChatsUnavailableError:
         return ChatsUnavailableError(

@@ -16,12 +16,12 @@ from playwright.sync_api import expect, sync_playwright
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
 QUESTION = "外挂知识库的具体流程是什么？"
-FOLLOW_UP = "它的优点和缺点是什么？"
+SECOND = "微调有哪几种方法？"
 
 
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
-    questions = sys.argv[2:] or [QUESTION, FOLLOW_UP]
+    questions = sys.argv[2:] or [QUESTION, SECOND]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True

@@ -90,20 +90,54 @@ _ANSWER_SENTENCE = re.compile(
 _TOO_SHORT_TO_CHECK = 6  # characters: "是的。", "Yes." carry no claim of their own
 
 
+# A list item's marker at the start of a line ("1. ", "- ", "2) "): it goes with its item.
+_LIST_MARK = re.compile(r"^\s*(?:[-*+•]|(\d{1,3})[.)、])\s+")
+
+
 def supported_sentences(answer: str, passages: Sequence[str], *, threshold: float) -> str:
-    """The answer without its sentences that the passages do not support ("" if none are)."""
-    kept = []
-    for m in _ANSWER_SENTENCE.finditer(answer):
-        sentence = m.group()
-        if not sentence.strip():
+    """The answer without its sentences that the passages do not support ("" if none are).
+
+    Line by line, so the answer keeps its shape: a list item whose sentences all go goes
+    with its marker (no stray "1.2.3." is left), and the numbered items left are numbered
+    again from where their list began."""
+    lines: list[str] = []
+    claims = False
+    number: int | None = None  # the next number of the numbered list being kept
+    for line in answer.split("\n"):
+        mark = _LIST_MARK.match(line)
+        marker = mark.group() if mark else ""
+        digits = mark.group(1) if mark else None  # a numbered item's number
+        body = line[len(marker) :]
+        kept = []
+        for m in _ANSWER_SENTENCE.finditer(body):
+            sentence = m.group()
+            if not sentence.strip():
+                continue
+            score = grounding_score(sentence, passages)
+            short = len(MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK
+            if short or score is None or score >= threshold:
+                kept.append(sentence)
+                claims = claims or not short
+        text = "".join(kept).strip()
+        if not line.strip():
+            lines.append("")  # paragraph breaks stay
             continue
-        score = grounding_score(sentence, passages)
-        short = len(MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK
-        if short or score is None or score >= threshold:
-            kept.append(sentence)
-    if not any(len(MARKER.sub("", k).strip()) > _TOO_SHORT_TO_CHECK for k in kept):
+        if digits is not None and number is None:
+            number = int(digits)
+        elif digits is None and text:
+            number = None  # prose or bullets between lists start the numbering over
+        if not text:
+            continue
+        if digits is not None and number is not None:
+            indent = marker[: len(marker) - len(marker.lstrip())]
+            text = f"{indent}{number}. {text}"
+            number += 1
+        else:
+            text = marker + text
+        lines.append(text)
+    if not claims:
         return ""
-    return "".join(kept).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def check_citations(answer: str, passages: Sequence[str]) -> tuple[str, list[int]]:

@@ -197,3 +197,24 @@ def test_direct_cross_language_answers_in_one_call(
     assert final.answer == english and len(llm.requests) == 2
     prompt = llm.requests[1].messages
     assert "answer in English" in prompt[0].content and ASKED_ZH in prompt[-1].content
+
+
+def test_pruning_keeps_the_answer_s_shape() -> None:
+    """A list item whose sentences all go leaves no stray marker ("1.2.3." was left), the
+    items kept are numbered again, and lines and paragraphs stay lines and paragraphs."""
+    answer = (
+        "微调的方法有：\n"
+        "1. **量子微调**：由量子计算机训练。\n"
+        "2. **LoRA**：在冻结的权重旁加入低秩矩阵[2]。\n"
+        "3. 它还支持火星通信。\n"
+        "4. BookCorpus 包括超过 11,000 本电子书[1]。\n"
+        "\n"
+        "- 量子计算机训练了它。\n"
+        "- LoRA 加入低秩矩阵[2]。"
+    )
+    assert supported_sentences(answer, PASSAGES, threshold=0.5) == (
+        "1. **LoRA**：在冻结的权重旁加入低秩矩阵[2]。\n"
+        "2. BookCorpus 包括超过 11,000 本电子书[1]。\n"
+        "\n"
+        "- LoRA 加入低秩矩阵[2]。"
+    )

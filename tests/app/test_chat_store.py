@@ -4,6 +4,7 @@ evaluation items that `notesqa eval` loads (app.feedback_export)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,23 @@ def test_feedback_exports_as_items_notesqa_eval_loads(tmp_path: Path) -> None:
     assert [i.expects_refusal for i in loaded] == [False, True, False]
     assert loaded[0].evidence == ("LoRA 在冻结的预训练权重旁加入低秩矩阵",)
     assert loaded[1].history[0] == ("user", "LoRA 是什么？")
+
+
+def test_a_damaged_or_newer_file_is_unavailable_not_a_crash(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ChatsUnavailableError, match="not a database"):
+        ChatStore(damaged).conversations("")
+    newer = tmp_path / "newer.sqlite"
+    store = ChatStore(newer)
+    store.create("", "q")
+    with sqlite3.connect(newer) as db:
+        db.execute(f"PRAGMA user_version = {chat_store.SCHEMA_VERSION + 1}")
+    with pytest.raises(ChatsUnavailableError, match="newer notesqa"):
+        ChatStore(newer).conversations("")
+    # An unexpected table shape fails inside a query: still unavailable, not a 500.
+    odd = tmp_path / "odd.sqlite"
+    with sqlite3.connect(odd) as db:
+        db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY)")
+    with pytest.raises(ChatsUnavailableError, match="no such column"):
+        ChatStore(odd).conversations("")
