@@ -38,14 +38,15 @@ def current(library: Library, kb: str) -> Loaded:
 
 
 def require_admin(request: Request) -> None:
-    """The changing endpoints: off (403) without an admin token configured, else they
-    need ``Authorization: Bearer <token>`` (401), compared in constant time."""
+    """The admin endpoints (changing knowledge bases, the feedback export): off (403)
+    without an admin token configured, else they need ``Authorization: Bearer <token>``
+    (401), compared in constant time."""
     settings: Settings = request.app.state.settings
     token = settings.admin_token
     if token is None or not token.get_secret_value():
         raise ForbiddenError(
-            "changing knowledge bases is turned off: start the server with "
-            "NOTESQA_ADMIN_TOKEN set to turn it on"
+            "the admin endpoints (changing knowledge bases, exporting feedback) are turned "
+            "off: start the server with NOTESQA_ADMIN_TOKEN set to turn them on"
         )
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     expected = token.get_secret_value().encode("utf-8")

@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 WHY = {
     400: "bad input, or a host name this server does not answer to",
     401: "an API key (or the admin token) is needed",
-    403: "changing knowledge bases is turned off (no admin token configured)",
+    403: "the admin endpoints are turned off (no admin token configured)",
     404: "no such knowledge base, document or model",
     409: "a rebuild or build is running, or the name exists",
     413: "the body, a question, its history or an upload is too large",

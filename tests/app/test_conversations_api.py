@@ -126,6 +126,10 @@ def test_a_server_that_keeps_no_conversations_says_so(
         assert reply.status_code == 503
         assert reply.json()["error"]["code"] == "conversations_unavailable"
         assert "browser" in reply.json()["error"]["message"]
+        # No admin token on this server: the export is off, and says how to turn it on.
+        export = httpx.get(f"{srv.url}/api/kbs/default/feedback")
+        assert export.status_code == 403
+        assert "exporting feedback" in export.json()["error"]["message"]
     assert not (tmp_path / "indexes" / "default" / "conversations.sqlite").exists()
 
 
