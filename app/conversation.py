@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from app.llm.base import GenerationRequest, Generator, Message
+from ingest.clean import fold
 from ingest.errors import NotesQAError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ def follow_up_queries(
     if generator is None or not generator.writes_text:
         return [joined]
     rewritten = _rewrite(question, earlier, generator)
-    if rewritten is not None and plausible_rewrite(question, rewritten):
+    context = " ".join(m.content[:_CARRIED] for m in earlier[-6:])
+    if rewritten is not None and plausible_rewrite(question, rewritten, context=context):
         return [rewritten]
     if rewritten is not None:
         # Debug only: questions are not logged unless asked (server.log_questions).
@@ -65,12 +67,27 @@ def follow_up_queries(
     return [question, joined]
 
 
-def plausible_rewrite(question: str, rewritten: str) -> bool:
-    """Whether ``rewritten`` can stand for the follow-up ``question`` on its own."""
+def plausible_rewrite(question: str, rewritten: str, *, context: str = "") -> bool:
+    """Whether ``rewritten`` can stand for the follow-up ``question`` on its own.
+
+    With ``context`` (the earlier turns), the rewrite must also bring something of them
+    into the question: the 1.5B model rewrote "它的优点和缺点是什么？" as "优点和缺点是什么？",
+    the pronoun dropped and its subject with it, a question about nothing in particular."""
     asks = question.rstrip().endswith(("?", "？"))
     if asks and not rewritten.rstrip().endswith(("?", "？")):
         return False  # it answered instead
-    return rewritten.strip() != question.strip() and not _REFERS_BACK.search(rewritten)
+    if rewritten.strip() == question.strip() or _REFERS_BACK.search(rewritten):
+        return False
+    if context:
+        added = _grams(rewritten) - _grams(question)
+        return bool(added & _grams(context))
+    return True
+
+
+def _grams(text: str) -> set[str]:
+    """Character bigrams of the folded text, punctuation and spaces left out."""
+    plain = re.sub(r"[\W_]+", "", fold(text))
+    return {plain[i : i + 2] for i in range(len(plain) - 1)}
 
 
 def _rewrite(question: str, earlier: Sequence[Message], generator: Generator) -> str | None:

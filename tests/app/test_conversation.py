@@ -64,6 +64,15 @@ def test_a_rewrite_that_answers_or_still_points_back_is_not_used(scripted: Any) 
     assert follow_up_queries(question, HISTORY, generator=scripted) == searched
     assert plausible_rewrite("它的参数量呢？", "GLM-130B 的参数量是多少？")
     assert not plausible_rewrite("它的参数量呢？", "那它的参数量是多少？")
+    # The pronoun dropped with its subject: nothing of the conversation came in.
+    context = "外挂知识库的具体流程是什么？ 加载文件，读取文本，文本分割[1]。"
+    assert not plausible_rewrite("它的优点和缺点是什么？", "优点和缺点是什么？", context=context)
+    assert plausible_rewrite(
+        "它的优点和缺点是什么？", "外挂知识库的优点和缺点是什么？", context=context
+    )
+    assert not plausible_rewrite(
+        "它的优点和缺点是什么？", "量子计算的优点和缺点是什么？", context=context
+    )
 
 
 def test_only_the_start_of_a_long_previous_question_reaches_retrieval(scripted: Any) -> None:
