@@ -231,8 +231,10 @@ const host = {
 
 // ---------------------------------------------------------------- conversations
 
-// Show a kept conversation (null: an empty one), as it was answered.
-function showConversation(detail) {
+// Show a kept conversation (null: an empty one), as it was answered. The one reopened
+// after a reload or a change of knowledge base is not shown over a question asked since.
+function showConversation(detail, { restore = false } = {}) {
+  if (restore && state.turns.length) return false;
   state.conversation += 1;
   state.controller?.abort();
   for (const turn of state.turns) turn.remove();
@@ -247,6 +249,7 @@ function showConversation(detail) {
   ui.empty.hidden = state.turns.length > 0;
   ui.scroller.scrollTop = ui.scroller.scrollHeight;
   if (detail) closeKnowledgeBase({ restoreFocus: false });
+  return true;
 }
 
 function newChat() {
@@ -343,6 +346,8 @@ const status = initStatus({ el: ui.status, kb: () => kbs.current(), onIndex: sho
 const kbs = initKnowledgeBases({
   onChange: ({ kb }) => {
     if (kb && kb !== state.kb) {
+      // Said at once: a question asked from now on is about the new knowledge base.
+      if (state.kb !== null) showConversation(null);
       state.kb = kb;
       chats.start(kb);
     }

@@ -14,13 +14,15 @@ const $ = (id) => document.getElementById(id);
 // ---------------------------------------------------------------- the list
 
 /**
- * `onOpen(detail|null)` shows a conversation (null: a new, empty one). Returns the
+ * `onOpen(detail|null, {restore})` shows a conversation (null: a new, empty one); it
+ * returns false to decline a restore (the page is in use already). Returns the
  * conversations of the current knowledge base: `start(kb)`, `ensure(question)` (the open
  * one's id, made on the first question), `addTurn`, `truncate`, `rate`, `feedback()`.
  */
 export function initChats({ onOpen }) {
   const ui = { list: $("chat-list"), state: $("chat-state"), mode: $("chat-mode") };
   const state = { kb: null, store: null, open: null, items: [] };
+  let ready = Promise.resolve();
 
   const sayError = (message) => {
     ui.state.textContent = t("chatsError", { message });
@@ -44,21 +46,27 @@ export function initChats({ onOpen }) {
     }
   }
 
-  async function start(kb) {
+  // The knowledge base's conversations, and the one open in this browser reopened. The
+  // page is cleared by its caller at once; a question asked before this has finished
+  // belongs to a new conversation (ensure waits for it), and the saved one is then not
+  // reopened over it.
+  function start(kb) {
     state.kb = kb;
     state.open = null;
-    try {
-      ({ store: state.store, items: state.items } = await pickStore(kb));
-    } catch (error) {
-      state.store = new BrowserChats(kb);
-      state.items = await state.store.list();
-      sayError(error.message);
-    }
-    ui.mode.hidden = state.store instanceof ServerChats;
-    const saved = localStorage.getItem(OPEN_KEY + kb);
-    if (saved && state.items.some((c) => c.id === saved)) await open(saved);
-    else onOpen(null);
-    draw();
+    ready = (async () => {
+      try {
+        ({ store: state.store, items: state.items } = await pickStore(kb));
+      } catch (error) {
+        state.store = new BrowserChats(kb);
+        state.items = await state.store.list();
+        sayError(error.message);
+      }
+      ui.mode.hidden = state.store instanceof ServerChats;
+      const saved = localStorage.getItem(OPEN_KEY + kb);
+      if (saved && state.items.some((c) => c.id === saved)) await open(saved, { restore: true });
+      draw();
+    })();
+    return ready;
   }
 
   async function refresh() {
@@ -71,7 +79,7 @@ export function initChats({ onOpen }) {
     draw();
   }
 
-  async function open(id) {
+  async function open(id, { restore = false } = {}) {
     let detail;
     try {
       detail = await state.store.get(id);
@@ -79,9 +87,9 @@ export function initChats({ onOpen }) {
       sayError(error.message);
       return;
     }
+    if (onOpen(detail, { restore }) === false) return; // the page moved on meanwhile
     state.open = id;
     remember(id);
-    onOpen(detail);
     draw();
   }
 
@@ -92,6 +100,7 @@ export function initChats({ onOpen }) {
   }
 
   async function ensure(question) {
+    await ready;
     if (state.open) return state.open;
     const made = await state.store.create(question);
     state.open = made.id;

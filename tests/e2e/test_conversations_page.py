@@ -48,6 +48,12 @@ def ask(page: Page, question: str, done: int) -> Any:
     return page.locator("#conversation .msg--assistant").last
 
 
+def kept(page: Page) -> None:
+    """Wait until the last answer is kept on the server (its feedback buttons turn on)."""
+    last = page.locator("#conversation .msg--assistant").last
+    expect(last.locator(".feedback__button").first).to_be_enabled()
+
+
 def test_a_conversation_survives_a_reload_and_shows_on_another_device(
     open_page: Callable[..., Page], server_url: str
 ) -> None:
@@ -56,6 +62,7 @@ def test_a_conversation_survives_a_reload_and_shows_on_another_device(
     cited = answer.locator("button.cite").first.get_attribute("aria-label")
     assert cited and cited.startswith("出处 1：")
     ask(page, "Transformer 是谁提出的？", 2)
+    kept(page)
     chats = page.locator("#chat-list .convo__open")
     expect(chats.first).to_have_text("外挂知识库的具体流程是什么？")
     expect(chats.first).to_have_attribute("aria-current", "true")
@@ -79,6 +86,7 @@ def test_a_conversation_survives_a_reload_and_shows_on_another_device(
 
     # A follow-up asked there is sent with the kept history, and kept in turn.
     ask(other, "它的第一步是什么？", 3)
+    kept(other)
     page.reload()
     expect(page.locator(DONE)).to_have_count(3)
 
@@ -180,6 +188,9 @@ def test_browser_only_mode_when_the_server_keeps_no_conversations(
         ask(page, "What is LoRA?", 1)
         expect(page.locator("#chat-list .convo__open")).to_have_text(["What is LoRA?"])
         expect(page.locator(".feedback")).to_have_count(0)  # feedback is for a server to keep
+        page.wait_for_function(
+            "JSON.parse(localStorage.getItem('notesqa.chats.default') || '[]')[0]?.turns.length"
+        )
         page.reload()
         expect(page.locator(DONE)).to_have_count(1)
         context.close()
