@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.clean import one_line
 from ingest.errors import ChatsUnavailableError, NotFoundError, TooLargeError
 from ingest.store import now_iso
 
@@ -57,6 +58,11 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 CREATE INDEX IF NOT EXISTS turns_conversation ON turns (conversation_id, seq);
 """
+_TURN = "SELECT id, seq, question, reply, created_at, rating, comment, rated_at FROM turns"
+_SUMMARY = (
+    "SELECT c.id, c.title, c.created_at, c.updated_at, "
+    "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +100,7 @@ class StoredTurn:
 
 def title_of(question: str) -> str:
     """A conversation's title from its first question: one line, clipped."""
-    line = " ".join(question.split())
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+    return one_line(question, TITLE_CHARS)
 
 
 class ChatStore:
@@ -111,10 +116,7 @@ class ChatStore:
     def conversations(self, owner: str) -> list[Conversation]:
         with self._db() as db:
             rows = db.execute(
-                "SELECT c.id, c.title, c.created_at, c.updated_at, COUNT(t.id) "
-                "FROM conversations c LEFT JOIN turns t ON t.conversation_id = c.id "
-                "WHERE c.owner = ? GROUP BY c.id ORDER BY c.touched DESC",
-                (owner,),
+                f"{_SUMMARY} WHERE c.owner = ? ORDER BY c.touched DESC", (owner,)
             ).fetchall()
         return [Conversation(*row) for row in rows]
 
@@ -140,14 +142,7 @@ class ChatStore:
     def get(self, owner: str, conversation_id: str) -> tuple[Conversation, list[StoredTurn]]:
         with self._db() as db:
             self._require(db, owner, conversation_id)
-            turns = [
-                _turn(row)
-                for row in db.execute(
-                    "SELECT id, seq, question, reply, created_at, rating, comment, rated_at "
-                    "FROM turns WHERE conversation_id = ? ORDER BY seq",
-                    (conversation_id,),
-                )
-            ]
+            turns = self._turns(db, conversation_id)
             conversation = self._conversation(db, conversation_id)
         return conversation, turns
 
@@ -163,7 +158,7 @@ class ChatStore:
     def delete(self, owner: str, conversation_id: str) -> None:
         with self._db() as db:
             self._require(db, owner, conversation_id)
-            db.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
+            # Its turns go with it: ON DELETE CASCADE (foreign keys are on in _db).
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     # ------------------------------------------------------------ turns
@@ -215,31 +210,23 @@ class ChatStore:
                 "UPDATE turns SET rating = ?, comment = ?, rated_at = ? WHERE id = ?",
                 (rating, comment if rating else "", now_iso() if rating else None, turn_id),
             )
-            row = db.execute(
-                "SELECT id, seq, question, reply, created_at, rating, comment, rated_at "
-                "FROM turns WHERE id = ?",
-                (turn_id,),
-            ).fetchone()
+            row = db.execute(f"{_TURN} WHERE id = ?", (turn_id,)).fetchone()
         return _turn(row)
 
-    def rated(self) -> Iterator[tuple[StoredTurn, list[StoredTurn]]]:
+    def rated(self) -> list[tuple[StoredTurn, list[StoredTurn]]]:
         """Every turn with feedback, of every owner, with the turns before it in its
         conversation (oldest first); conversations in the order they were made, turns
         in theirs. For ``app.feedback_export``."""
+        found: list[tuple[StoredTurn, list[StoredTurn]]] = []
         with self._db() as db:
             rated = db.execute(
-                "SELECT t.conversation_id, t.seq FROM turns t "
-                "JOIN conversations c ON c.id = t.conversation_id "
-                "WHERE t.rating IS NOT NULL ORDER BY c.rowid, t.seq"
+                "SELECT c.id FROM conversations c WHERE EXISTS (SELECT 1 FROM turns t "
+                "WHERE t.conversation_id = c.id AND t.rating IS NOT NULL) ORDER BY c.rowid"
             ).fetchall()
-            for conversation_id, seq in rated:
-                rows = db.execute(
-                    "SELECT id, seq, question, reply, created_at, rating, comment, rated_at "
-                    "FROM turns WHERE conversation_id = ? AND seq <= ? ORDER BY seq",
-                    (conversation_id, seq),
-                ).fetchall()
-                turns = [_turn(row) for row in rows]
-                yield turns[-1], turns[:-1]
+            for (conversation_id,) in rated:  # each conversation read once
+                turns = self._turns(db, conversation_id)
+                found += [(t, turns[:n]) for n, t in enumerate(turns) if t.rating is not None]
+        return found
 
     # ------------------------------------------------------------ the file
 
@@ -310,13 +297,12 @@ class ChatStore:
         return int(row[0])
 
     def _conversation(self, db: sqlite3.Connection, conversation_id: str) -> Conversation:
-        row = db.execute(
-            "SELECT c.id, c.title, c.created_at, c.updated_at, "
-            "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) "
-            "FROM conversations c WHERE c.id = ?",
-            (conversation_id,),
-        ).fetchone()
+        row = db.execute(f"{_SUMMARY} WHERE c.id = ?", (conversation_id,)).fetchone()
         return Conversation(*row)
+
+    def _turns(self, db: sqlite3.Connection, conversation_id: str) -> list[StoredTurn]:
+        rows = db.execute(f"{_TURN} WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
+        return [_turn(row) for row in rows]
 
     def _touch(self, db: sqlite3.Connection, conversation_id: str, now: str) -> None:
         db.execute(

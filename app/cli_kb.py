@@ -103,21 +103,19 @@ def feedback(
     of `notesqa eval`): complete the 'review' ones, then evaluate on them."""
 
     def body() -> None:
-        import json
         import sys
 
-        from app.feedback_export import eval_items
+        from app.feedback_export import as_jsonl, eval_items
         from app.library import Library
         from ingest.errors import InputError
 
         if rating not in (None, "up", "down"):
             raise InputError(f"--rating must be up or down, not {rating!r}")
-        items = eval_items(Library(cli_settings(config)).chats(name).rated(), rating=rating)
-        lines = [json.dumps(item, ensure_ascii=False) + "\n" for item in items]
+        items = list(eval_items(Library(cli_settings(config)).chats(name).rated(), rating=rating))
         if output is None:
-            sys.stdout.write("".join(lines))
+            sys.stdout.write(as_jsonl(items))
         else:
-            output.write_text("".join(lines), encoding="utf-8")
-            out.print(f"{len(lines)} items written to {output}", highlight=False, markup=False)
+            output.write_text(as_jsonl(items), encoding="utf-8")
+            out.print(f"{len(items)} items written to {output}", highlight=False, markup=False)
 
     run_body(body)

@@ -6,8 +6,8 @@ import logging
 import re
 from collections.abc import Sequence
 
+from app.lang import bigrams
 from app.llm.base import GenerationRequest, Generator, Message
-from ingest.clean import fold
 from ingest.errors import NotesQAError
 
 log = logging.getLogger(__name__)
@@ -79,15 +79,9 @@ def plausible_rewrite(question: str, rewritten: str, *, context: str = "") -> bo
     if rewritten.strip() == question.strip() or _REFERS_BACK.search(rewritten):
         return False
     if context:
-        added = _grams(rewritten) - _grams(question)
-        return bool(added & _grams(context))
+        added = bigrams(rewritten) - bigrams(question)
+        return bool(added & bigrams(context))
     return True
-
-
-def _grams(text: str) -> set[str]:
-    """Character bigrams of the folded text, punctuation and spaces left out."""
-    plain = re.sub(r"[\W_]+", "", fold(text))
-    return {plain[i : i + 2] for i in range(len(plain) - 1)}
 
 
 def _rewrite(question: str, earlier: Sequence[Message], generator: Generator) -> str | None:

@@ -16,6 +16,7 @@ asked as it was), and ``feedback`` holds the rating, the comment and when.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,6 +33,11 @@ def eval_items(
         if rating is not None and turn.rating != rating:
             continue
         yield eval_item(turn, before)
+
+
+def as_jsonl(items: Iterable[dict[str, Any]]) -> str:
+    """The items as an evaluation set file: one JSON object a line, text as written."""
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
 
 
 def eval_item(turn: StoredTurn, before: list[StoredTurn]) -> dict[str, Any]:

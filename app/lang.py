@@ -9,6 +9,7 @@ from ingest.clean import fold
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_WORDS = re.compile(r"\w+")
 
 
 def detect_lang(text: str) -> str:
@@ -21,6 +22,19 @@ def detect_lang(text: str) -> str:
     cjk = len(_CJK.findall(text))
     latin = len(_LATIN.findall(text))
     return "zh" if cjk and cjk * 8 >= latin else "en"
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the folded text, within runs of word characters: what
+    grounding compares answers with passages by, and follow-up rewrites with the
+    conversation."""
+    grams: set[str] = set()
+    for run in _WORDS.findall(fold(text)):
+        if len(run) == 1:
+            grams.add(run)
+        else:
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
 
 
 def corpus_lang(texts: Iterable[str], *, sample: int = 500) -> str:

@@ -156,6 +156,13 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace runs made one space), clipped to ``limit``
+    characters with "…": a title of a document or a conversation."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def fold(text: str) -> str:
     """The form for matching: NFKC, lowercase, Traditional -> Simplified, no pinyin debris."""
     text = remove_pinyin_debris(text)

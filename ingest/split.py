@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ingest.clean import one_line
 from ingest.documents import Chunk, Span
 from ingest.tables import row_pieces
 
@@ -229,4 +230,4 @@ def document_title(text: str, pieces: Sequence[Chunk]) -> str:
     if len(line) > TITLE_CHARS:
         heading = next((p.heading for p in pieces if p.heading and p.origin != "table"), "")
         line = heading.split(" > ")[0] if heading else line
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+    return one_line(line, TITLE_CHARS)

@@ -18,14 +18,13 @@ from typing import Any
 
 from app.answer.answerability import missing_from, passage_label
 from app.answer.types import Answer, Refusal, Source
-from app.lang import checkable_names, detect_lang, refusal
+from app.lang import bigrams, checkable_names, detect_lang, refusal
 from app.passages import Passage
 from app.settings import AnswerSettings
 from ingest.clean import fold
 from ingest.documents import document_id
 
 MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
-_WORDS = re.compile(r"\w+")
 # How models say they cannot answer from the passages (checked on the folded reply).
 _DECLINES = re.compile(
     r"无法(根据|从|回答|确定|找到)|没有(提到|提及|找到|相关|包含|涉及)|未(提及|提到|找到|包含)|"
@@ -35,17 +34,6 @@ _DECLINES = re.compile(
     r"no (information|mention)",
     re.IGNORECASE,
 )
-
-
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of the folded text, within runs of word characters."""
-    grams: set[str] = set()
-    for run in _WORDS.findall(fold(text)):
-        if len(run) == 1:
-            grams.add(run)
-        else:
-            grams.update(run[i : i + 2] for i in range(len(run) - 1))
-    return grams
 
 
 def grounding_score(answer: str, passages: Sequence[str]) -> float | None:

@@ -9,12 +9,10 @@ With ``server.conversations: browser`` or a read-only index folder these answer 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response
 
 from app.api.deps import Admin, Lib
 from app.api.schemas import (
@@ -28,7 +26,7 @@ from app.api.schemas import (
     TurnCreate,
 )
 from app.chat_store import Conversation, StoredTurn
-from app.feedback_export import eval_items
+from app.feedback_export import as_jsonl, eval_items
 from app.library import DEFAULT
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -135,21 +133,15 @@ def rate_turn(
 )
 def export_feedback(
     name: str, library: Lib, rating: Literal["up", "down"] | None = None
-) -> StreamingResponse:
+) -> Response:
     """Every key's rated answers over ``name`` as evaluation items, one JSON object a
     line (the format of ``notesqa eval``; ``app.feedback_export`` says how each rating
     becomes an item)."""
-    items = list(eval_items(library.chats(name).rated(), rating=rating))
-
-    def lines() -> Iterator[str]:
-        for item in items:
-            yield json.dumps(item, ensure_ascii=False) + "\n"
-
-    filename = f"feedback-{name}.jsonl"
-    return StreamingResponse(
-        lines(),
+    items = eval_items(library.chats(name).rated(), rating=rating)
+    return Response(
+        as_jsonl(items),
         media_type="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="feedback-{name}.jsonl"'},
     )
 
 

@@ -3,16 +3,13 @@
 // rename, remove, addTurn, truncate; rate on the server only: `feedback` says which).
 
 import { t } from "./i18n.js";
-import { getJson } from "./util.js";
+import { clip, getJson } from "./util.js";
 
 const LOCAL_KEY = "notesqa.chats."; // + kb: the browser-only conversations
-const TITLE_CHARS = 120;
+const TITLE_CHARS = 120; // as the server clips them (app/chat_store.py)
 const LOCAL_TURNS = 200; // per conversation in the browser (localStorage is ~5 MB)
 
-function titleOf(question) {
-  const line = String(question).replace(/\s+/g, " ").trim();
-  return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1)}…` : line;
-}
+const titleOf = (question) => clip(question, TITLE_CHARS);
 
 function newId() {
   return crypto.randomUUID?.() ?? `${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
@@ -45,7 +42,7 @@ export class ServerChats {
   }
 
   create(title) {
-    return this.send("", "POST", { title: titleOf(title) });
+    return this.send("", "POST", { title }); // the server makes it a title
   }
 
   rename(id, title) {

@@ -94,8 +94,14 @@ export function initKnowledgeBases({ onChange, onDocuments = () => {} }) {
   async function loadDocuments() {
     try {
       const { documents } = await getJson(kbUrl("/documents"));
-      state.titles = new Map(documents.filter((d) => d.title).map((d) => [d.source, d.title]));
-      onDocuments();
+      const titles = new Map(documents.filter((d) => d.title).map((d) => [d.source, d.title]));
+      // The conversation is drawn again only when names changed (not on every reload
+      // of the list: opening the drawer reloads it).
+      const changed =
+        titles.size !== state.titles.size ||
+        [...titles].some(([source, title]) => state.titles.get(source) !== title);
+      state.titles = titles;
+      if (changed) onDocuments();
       ui.list.replaceChildren(...documents.map(documentItem));
       ui.state.hidden = documents.length > 0;
       ui.state.textContent = documents.length ? "" : t(state.admin ? "documentsEmptyAdmin" : "documentsEmpty");

@@ -9,14 +9,9 @@ import { formatSeconds, t } from "./i18n.js";
 import { ratingControls } from "./feedback.js";
 import { renderMarkdown } from "./markdown.js";
 import { refusalCard } from "./refusal.js";
-import { h } from "./util.js";
+import { clip, h } from "./util.js";
 
 const LABEL_CHARS = 40; // of the question, in the answer's accessible name
-
-function clip(text, n) {
-  const chars = Array.from(String(text ?? "").replace(/\s+/g, " ").trim());
-  return chars.length > n ? `${chars.slice(0, n - 1).join("")}…` : chars.join("");
-}
 
 export class Turn {
   /** `host`: {ask, edit, editQuestion, openPassage, searchDocs, keepScrolled, showTimings,

@@ -17,6 +17,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** `text` on one line, clipped to `n` characters (code points) with "…". */
+export function clip(text, n) {
+  const chars = Array.from(String(text ?? "").replace(/\s+/g, " ").trim());
+  return chars.length > n ? `${chars.slice(0, n - 1).join("")}…` : chars.join("");
+}
+
 /** A readable sentence for a failed response: the body's error.message when there is one. */
 export async function responseError(response) {
   let message = "";
