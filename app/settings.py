@@ -140,7 +140,7 @@ class AnswerSettings(BaseModel):
     check_constraints: bool = True
     verdict: bool = True
     # Chosen on both dev sets by the procedure of bench/answerability.py (README "Refusals").
-    answerability_threshold: float = Field(0.56, ge=0, le=1)
+    answerability_threshold: float = Field(0.55, ge=0, le=1)
 
 
 class LimitSettings(BaseModel):

@@ -173,13 +173,22 @@ def _role(role: str) -> Any:  # app.llm.base.Role
 # ---- fit ---------------------------------------------------------------------------
 
 
+def _p(logit: float | None) -> float | None:
+    return None if logit is None else round(1 / (1 + math.exp(-logit)), 4)
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
 
 def decide(
-    record: dict[str, Any], signal: str, threshold: float | None, *, constraints: bool
+    record: dict[str, Any],
+    signal: str,
+    threshold: float | None,
+    *,
+    constraints: bool,
+    asked: bool = True,
 ) -> str | None:
     """The stage that refuses this record with these settings (None: answered)."""
     if record["stage"] == "retrieval":
@@ -194,17 +203,24 @@ def decide(
         return record["stage"] or "grounding"
     if constraints and record.get("cited_missing"):
         return "grounding"
+    if constraints and asked and record.get("asked_missing"):
+        return "grounding"
     if threshold is not None and p is not None and signal == "p_after" and _logit(p) < threshold:
         return "grounding"
     return None
 
 
 def figures(
-    records: Sequence[dict[str, Any]], signal: str, threshold: float | None, *, constraints: bool
+    records: Sequence[dict[str, Any]],
+    signal: str,
+    threshold: float | None,
+    *,
+    constraints: bool,
+    asked: bool = True,
 ) -> dict[str, Any]:
     negatives = [r for r in records if r["refusal_expected"]]
     positives = [r for r in records if not r["refusal_expected"]]
-    stages = [decide(r, signal, threshold, constraints=constraints) for r in records]
+    stages = [decide(r, signal, threshold, constraints=constraints, asked=asked) for r in records]
     by_stage: dict[str, int] = {}
     for r, stage in zip(records, stages, strict=True):
         if stage and r["refusal_expected"]:
@@ -282,6 +298,36 @@ def choose(
     return chosen, min(chosen - lower, upper - chosen)
 
 
+def bagged(
+    sets: dict[str, list[dict[str, Any]]],
+    signal: str,
+    *,
+    max_false: float,
+    constraints: bool,
+    rounds: int,
+) -> tuple[float | None, tuple[float, float] | None]:
+    """The procedure's threshold (log-odds) over ``rounds`` bootstrap draws (questions
+    resampled within each set and kind): the median of the draws' thresholds, and their
+    90% interval. One draw's argmax moves with any one question; the median does not."""
+    import random
+
+    rng = random.Random(0)
+    draws: list[float] = []
+    for _ in range(rounds):
+        drawn = {}
+        for name, records in sets.items():
+            kinds = [[r for r in records if r["refusal_expected"] == k] for k in (True, False)]
+            drawn[name] = [rng.choice(rs) for rs in kinds if rs for _ in rs]
+        t, _ = choose(drawn, signal, max_false=max_false, constraints=constraints)
+        if t is not None:
+            draws.append(t)
+    if not draws:
+        return None, None
+    draws.sort()
+    n = len(draws)
+    return draws[n // 2], (draws[int(0.05 * n)], draws[max(0, int(0.95 * n) - 1)])
+
+
 def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     """A record of ``collect`` or a line of ``notesqa eval --answers --results-out``, in
     the form ``decide`` reads. Constraint checks are recomputed with today's code where
@@ -291,6 +337,7 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     made when it used another: its value stands for the product's verdict.
     """
     from app.answer.answerability import constraints, missing_from
+    from app.answer.asked import asked_for, gives_figure
     from app.answer.grounding import MARKER
     from app.evaluate import REFUSAL_TYPES
 
@@ -314,6 +361,13 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     cited_texts = [passages[n - 1] for n in sorted(numbers) if 0 < n <= len(passages)]
     record["missing"] = missing_from(wanted, passages)
     record["cited_missing"] = missing_from(wanted, cited_texts) if not record["refused"] else []
+    # The product checks the draft; for an answer translated into the question's language
+    # this reads the translation (the figures travel unchanged).
+    record["asked_missing"] = bool(
+        not record["refused"]
+        and asked_for(record["query"])
+        and not gives_figure(MARKER.sub(" ", record["answer"]), record["query"], cited_texts)
+    )
     return record
 
 
@@ -331,6 +385,9 @@ def fit(args: Any) -> int:
     for name, records in sets.items():
         report["baseline"][name] = {
             "retrieval_gate_only": figures(records, "p_answerable", None, constraints=False),
+            "constraints_no_asked": figures(
+                records, "p_answerable", None, constraints=True, asked=False
+            ),
             "constraints": figures(records, "p_answerable", None, constraints=True),
         }
     for signal in signals:
@@ -338,12 +395,27 @@ def fit(args: Any) -> int:
         for constraints in (False, True):
             t, margin = choose(sets, signal, max_false=args.max_false, constraints=constraints)
             key = "with_constraints" if constraints else "verdict_only"
+            median, interval = bagged(
+                sets,
+                signal,
+                max_false=args.max_false,
+                constraints=constraints,
+                rounds=args.bootstrap,
+            )
             entry[key] = {
                 "threshold_logit": t,
-                "threshold_p": None if t is None else 1 / (1 + math.exp(-t)),
+                "threshold_p": _p(t),
                 "margin_logit": margin,
                 "both": {
                     n: figures(rs, signal, t, constraints=constraints) for n, rs in sets.items()
+                },
+                "bootstrap": {
+                    "median_p": _p(median),
+                    "interval_p": None if interval is None else [_p(v) for v in interval],
+                    "at_median": {
+                        n: figures(rs, signal, median, constraints=constraints)
+                        for n, rs in sets.items()
+                    },
                 },
             }
             # Fitted on one set alone, applied to the other.
@@ -391,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("fit")
     f.add_argument("records", nargs="+")
     f.add_argument("--max-false", type=float, default=0.05)
+    f.add_argument("--bootstrap", type=int, default=200, help="draws for the bagged threshold")
     f.add_argument(
         "--product-verdict",
         help="the VARIANTS phrasing the product now uses (for collect records made before)",

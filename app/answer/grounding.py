@@ -6,6 +6,8 @@ must be supported by the passages (character-bigram share, or for an answer in a
 language than the passages the share of its names and numbers), and one of the
 passages it cites must mention the question's names, years and titles
 (``answerability.constraints``): bigrams alone pass NetEase's revenue given for Intel's.
+An answer to a question that asks when or how many must give a figure those passages
+hold (``asked``): bigrams alone pass a sentence about the visit for the date of the visit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.answer.answerability import missing_from, passage_label
+from app.answer.asked import asked_for, gives_figure
 from app.answer.types import Answer, Refusal, Source
 from app.lang import bigrams, checkable_names, detect_lang, refusal
 from app.passages import Passage
@@ -233,15 +236,22 @@ def check_answer(
         best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))
         cited = [best + 1]
         text = f"{text} [{best + 1}]"
-    missing = missing_from(wanted, [passage_label(passages[n - 1]) for n in cited])
-    if missing and cfg.check_constraints and cfg.grounding_action != "off":
-        reason = "the passages the answer cites do not mention " + ", ".join(missing)
-        if cfg.grounding_action == "refuse":
-            return refused(reason, grounding=score, missing=missing)
-        flagged = True
+    cited_texts = [passage_label(passages[n - 1]) for n in cited]
+    missing = missing_from(wanted, cited_texts)
+    asked = asked_for(query)
+    if cfg.check_constraints and cfg.grounding_action != "off":
+        reason = None
+        if missing:
+            reason = "the passages the answer cites do not mention " + ", ".join(missing)
+        elif asked and not gives_figure(MARKER.sub(" ", text), query, cited_texts):
+            reason = f"the question asks for a {asked} and the answer gives none its passages hold"
+        if reason and cfg.grounding_action == "refuse":
+            return refused(reason, grounding=score, missing=missing, asked=asked)
+        flagged = flagged or reason is not None
     sources = [_source(n, passages[n - 1], text) for n in cited]
     answer = Answer(text, False, sources, model, timings, flagged, score, query)
     answer.checks["cited_missing"] = missing
+    answer.checks["asked"] = asked
     return answer
 
 

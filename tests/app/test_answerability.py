@@ -130,6 +130,35 @@ def test_an_answer_citing_a_passage_about_someone_else_is_refused_at_grounding()
     assert not check_answer(raw, [netease, chips], wanted=["2022", "网易"], **kwargs).refused
 
 
+def test_an_answer_without_the_time_or_figure_asked_for_is_refused_at_grounding() -> None:
+    visit = Passage(
+        "visit.txt",
+        "马克龙将于近日访华，这是他任内第三次访华。法国总统的访华行程也没有记者跟随。",
+        0, 0, None, "", ["visit.txt"], 1,
+    )  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "settings": AnswerSettings(),
+        "model": "scripted",
+        "lang": "zh",
+        "timings": {},
+        "query": "马克龙访华时间？",
+    }
+    # Every bigram is in the passage, and it says nothing of when.
+    final = check_answer("马克龙的访华行程也没有记者跟随[1]。", [visit], **kwargs)
+    assert final.refused and final.refusal is not None
+    assert final.refusal.stage == "grounding"
+    assert final.refusal.scores["asked"] == "time"
+    assert final.refusal.scores["grounding"] > 0.9
+    # The figure the passage gives, to a question that asks for one, passes.
+    kwargs["query"] = "马克龙是第几次访华？"
+    right = check_answer("这是他任内第三次访华[1]。", [visit], **kwargs)
+    assert not right.refused and right.checks["asked"] == "figure"
+    # grounding_action: flag keeps the answer and marks it.
+    kwargs |= {"query": "马克龙访华时间？", "settings": AnswerSettings(grounding_action="flag")}
+    flagged = check_answer("马克龙的访华行程也没有记者跟随[1]。", [visit], **kwargs)
+    assert not flagged.refused and flagged.flagged
+
+
 def test_a_low_verdict_refuses_and_a_high_one_answers(
     revenue_settings: Settings, embedder: Embedder, scripted: Any
 ) -> None:
