@@ -337,7 +337,7 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     made when it used another: its value stands for the product's verdict.
     """
     from app.answer.answerability import constraints, missing_from
-    from app.answer.asked import asked_for, gives_figure
+    from app.answer.asked import missed
     from app.answer.grounding import MARKER
     from app.evaluate import REFUSAL_TYPES
 
@@ -363,10 +363,8 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     record["cited_missing"] = missing_from(wanted, cited_texts) if not record["refused"] else []
     # The product checks the draft; for an answer translated into the question's language
     # this reads the translation (the figures travel unchanged).
-    record["asked_missing"] = bool(
-        not record["refused"]
-        and asked_for(record["query"])
-        and not gives_figure(MARKER.sub(" ", record["answer"]), record["query"], cited_texts)
+    record["asked_missing"] = not record["refused"] and bool(
+        missed(record["query"], MARKER.sub(" ", record["answer"]), cited_texts)
     )
     return record
 

@@ -77,6 +77,14 @@ def figures(text: str) -> set[str]:
     return found
 
 
+def missed(question: str, answer: str, cited: Sequence[str]) -> Asked | None:
+    """What the question asks for and the answer (without citation markers) does not
+    give from its ``cited`` passages; None when it asks for no time or figure, or the
+    answer gives one."""
+    asked = asked_for(question)
+    return asked if asked and not gives_figure(answer, question, cited) else None
+
+
 def gives_figure(answer: str, question: str, cited: Sequence[str]) -> bool:
     """Whether ``answer`` gives a figure the question does not hold and one of the
     ``cited`` passages does, as written (a date as a whole: "5月26日" is not held by a
@@ -98,20 +106,16 @@ def _held(figure: str, held: str) -> bool:
 
 
 def _cn_digits(m: re.Match[str]) -> str:
-    """A Chinese numeral below 10,000 as digits (一 → 1, 十二 → 12, 三百零五 → 305); the
-    text as it was where the run is not such a numeral."""
-    value = _cn_value(m.group())
-    return m.group() if value is None else str(value)
-
-
-def _cn_value(numeral: str) -> int | None:
-    if all(c in _CN_DIGIT for c in numeral):  # digit by digit: 二〇二二
-        return int("".join(str(_CN_DIGIT[c]) for c in numeral))
+    """A Chinese numeral below 10,000 as digits (一 → 1, 十二 → 12, 三百零五 → 305, 二〇二二
+    → 2022): ``_CN_NUMERAL`` holds no 万 or 亿, whose sizes stay as written."""
+    numeral = m.group()
+    if all(c in _CN_DIGIT for c in numeral):  # digit by digit
+        return "".join(str(_CN_DIGIT[c]) for c in numeral)
     total, digit = 0, 0
     for c in numeral:
         if c in _CN_DIGIT:
             digit = _CN_DIGIT[c]
-        elif c in "十百千":
+        else:  # 十, 百, 千
             total += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[c]
             digit = 0
-    return total + digit
+    return str(total + digit)

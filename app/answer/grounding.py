@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.answer.answerability import missing_from, passage_label
-from app.answer.asked import asked_for, gives_figure
+from app.answer.asked import asked_for, missed
 from app.answer.types import Answer, Refusal, Source
 from app.lang import bigrams, checkable_names, detect_lang, refusal
 from app.passages import Passage
@@ -243,7 +243,7 @@ def check_answer(
         reason = None
         if missing:
             reason = "the passages the answer cites do not mention " + ", ".join(missing)
-        elif asked and not gives_figure(MARKER.sub(" ", text), query, cited_texts):
+        elif missed(query, MARKER.sub(" ", text), cited_texts):
             reason = f"the question asks for a {asked} and the answer gives none its passages hold"
         if reason and cfg.grounding_action == "refuse":
             return refused(reason, grounding=score, missing=missing, asked=asked)
