@@ -54,6 +54,8 @@ _FIGURE_WRITTEN = re.compile(
 _WANTED_UNIT = re.compile(rf"多少\s*(钱|{_UNIT})")
 # A Chinese numeral read as a number: after 第 or with a unit; bare, 一 is in 一些, 统一.
 _CN_FIGURE = re.compile(rf"(?<=第){_CN_NUMERAL}|{_CN_NUMERAL}(?=[千万亿]{{0,2}}(?:{_UNIT}))")
+# A name with a number in it: "GLM-130B", "G20", "GPT-4", "7B".
+_NAME_WITH_NUMBER = re.compile(r"[A-Za-z][\w.-]*\d[\w.]*|\d+(?:\.\d+)?[A-Za-z]+\w*")
 _EN_NUMBER = {w: n for n, w in enumerate(_NUMBER_WORDS.split(), 1)}
 
 
@@ -89,7 +91,9 @@ def gives_figure(answer: str, question: str, cited: Sequence[str]) -> bool:
     """Whether ``answer`` gives a figure the question does not hold and one of the
     ``cited`` passages does, as written (a date as a whole: "5月26日" is not held by a
     passage that says "5月25日"); in the unit the question asks for, if it names one."""
-    own = figures(answer) - figures(question)
+    # The question's years and dates are not an answer; a number in a name it asks about
+    # may be ("GLM-130B 的参数量是多少？" → "130B").
+    own = figures(answer) - figures(_NAME_WITH_NUMBER.sub(" ", question))
     wanted = _WANTED_UNIT.search(fold(question))
     if wanted:
         unit = wanted.group(1)

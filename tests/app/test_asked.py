@@ -52,6 +52,9 @@ def test_an_answer_must_give_a_figure_its_passages_hold() -> None:
     assert gives_figure("2023中关村论坛5月25日开幕。", "2023中关村论坛开幕时间", passage)
     # A figure the question itself holds is not an answer.
     assert not gives_figure("2023年的论坛开幕了。", "2023中关村论坛开幕时间", passage)
+    # A number in a name the question asks about may be the answer.
+    glm = ["GLM-130B：130B 参数"]
+    assert gives_figure("GLM-130B 有 130B 参数。", "GLM-130B 的参数量是多少？", glm)
     # Whole numbers: 7 is not held by 17.
     assert not gives_figure("共7人。", "有多少人？", ["共17人参加。"])
 
