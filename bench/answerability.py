@@ -21,7 +21,10 @@ The procedure: on the log-odds of the verdict, the thresholds that add at most
 ``--max-false`` false refusals (as a share of the answerable questions) to those of the
 stages before the verdict, on every set, are feasible; among them the one that refuses the
 most unanswerable questions over both sets is chosen, and of a run of equally good
-thresholds the middle. The margin printed is the distance from the chosen threshold to
+thresholds the middle. That argmax moves with any one question, so the procedure is also
+run on ``--bootstrap`` draws (questions resampled within each set and kind); the median
+of the draws' thresholds, with their 90% interval, is the one to configure. The margin
+printed is the distance from the chosen threshold to
 the nearest threshold that changes any decision. Fitting on one set and applying to the
 other shows how it carries over to a corpus it was not fitted on.
 """
