@@ -5,6 +5,7 @@ pipeline.py   Answerer: validate -> follow-up -> retrieve -> assemble -> prompt 
 prompt.py     system prompts, passages numbered within the context window
 answerability.py  do the passages state the answer: constraints, the model's verdict
 grounding.py  citations, declines, grounding per sentence, the quote in each source
+asked.py      what a question asks for (a time, a figure) and whether the answer gives it
 types.py      Answer, Progress (a stage beginning), Refusal, Source
 """
 

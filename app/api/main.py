@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from app.answer import answerability
 from app.api import chat_routes, errors, kb_routes, openai_routes, routes
 from app.api.access import AccessMiddleware, api_keys
 from app.api.body_limit import BodyLimitMiddleware
@@ -43,6 +44,7 @@ log = logging.getLogger("notesqa")
 def create_app(settings: Settings, *, generator: Generator | None = None) -> FastAPI:
     """The app; ``generator`` replaces the configured one (tests use a scripted one)."""
     library = Library(settings, Models(settings, generator=generator))
+    warmed = threading.Event()  # /readyz says ready once the warm-up below is done
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -52,13 +54,17 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         def warm() -> None:
             kb = library.get(DEFAULT)
             try:
-                # One search warms what the first question would otherwise wait for
-                # (jieba's dictionary, the embedder's first run): ready means ready.
+                # One search and the constraints' tagger warm what the first question
+                # would otherwise wait for (jieba's dictionaries, the embedder's first
+                # run): ready means ready.
                 kb.load().retriever.search("warm up 预热")
+                answerability.warm()
                 log.info("notesqa ready: index %s, model %s", kb.name, kb.generator.name)
             except NotesQAError as exc:
                 kb.error = exc
                 log.error("notesqa not ready: %s", exc)
+            finally:
+                warmed.set()
 
         threading.Thread(target=warm, name="notesqa-warm", daemon=True).start()
         marker = library.mark_serving(os.getpid())
@@ -125,7 +131,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
         with the reason (the worker died and is restarting, or cannot load the model).
         """
         kb = library.get(DEFAULT)
-        if not kb.ready:
+        if not kb.ready or not warmed.is_set():
             message = str(kb.error) if kb.error else "loading the index and models"
             code = kb.error.code if kb.error else "loading"
             return JSONResponse({"status": "loading", **errors.error_body(code, message)}, 503)

@@ -12,6 +12,7 @@ from app.answer import (
     grounding_score,
     supported_sentences,
 )
+from app.answer.grounding import claim_of
 from app.answer.prompt import build_prompt
 from app.llm.base import Message
 from app.passages import Passage
@@ -33,6 +34,26 @@ def test_bogus_markers_are_removed_and_wrong_ones_moved() -> None:
 def test_grounding_same_language_uses_bigrams() -> None:
     assert grounding_score("LoRA 在冻结的权重旁加入低秩矩阵[2]", PASSAGES) == 1.0
     invented = grounding_score("LoRA 由量子计算机训练，支持火星通信。", PASSAGES)
+    assert invented is not None and invented < 0.5
+
+
+def test_naming_the_source_does_not_count_against_the_claim() -> None:
+    # RGB dev: a right one-line answer scored 0.45 with its "根据资料，" and was refused.
+    passages = ["《搜救》是由甄子丹领衔主演并监制，罗志良编剧执导的灾难冒险电影。"]
+    answer = "根据资料，电影《搜救》的主演是甄子丹。 [1]"
+    score = grounding_score(answer, passages)
+    assert score == grounding_score("电影《搜救》的主演是甄子丹。", passages)
+    assert score is not None and score >= 0.5
+    assert supported_sentences(answer, passages, threshold=0.5) == answer
+    assert claim_of("1. 根據以上資料可知，A。According to the provided information, B.") == (
+        "1.  A。  B."
+    )
+    # Naming the source is no claim: with every item after it unsupported, it is refused.
+    listed = "根据以上资料可知：\n1. 它由量子计算机训练。\n2. 它支持火星通信。"
+    assert supported_sentences(listed, PASSAGES, threshold=0.5) == ""
+    # Only as an opening: the same words inside a claim are the claim's.
+    assert claim_of("我们根据资料做了C") == "我们根据资料做了C"
+    invented = grounding_score("根据资料，它由量子计算机训练，支持火星通信。", PASSAGES)
     assert invented is not None and invented < 0.5
 
 

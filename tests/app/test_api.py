@@ -287,6 +287,31 @@ def test_client_going_away_stops_the_model_and_frees_the_slot(
     assert scripted.stopped == 1
 
 
+def test_ready_only_once_the_first_question_would_not_wait(
+    notes_settings: Settings, scripted: Any, monkeypatch: Any
+) -> None:
+    # jieba's part-of-speech dictionary (the constraints' tagger) took 1.1 s on the first
+    # question while /readyz already said ready. Here the warm-up is held at that step.
+    from app.answer import answerability
+
+    reached, release = threading.Event(), threading.Event()
+
+    def held() -> None:
+        reached.set()
+        release.wait(30)
+
+    monkeypatch.setattr(answerability, "warm", held)
+    with Server(notes_settings, scripted, wait=False) as srv:
+        assert reached.wait(30)  # the index is loaded and searched; the tagger is not
+        ready = httpx.get(f"{srv.url}/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "loading"
+        release.set()
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{srv.url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "not ready after the warm-up"
+            time.sleep(0.05)
+
+
 def test_not_ready_without_an_index(notes_settings: Settings, scripted: Any, tmp_path: Any) -> None:
     settings = notes_settings.model_copy(update={"index_dir": tmp_path / "empty"})
     with Server(settings, scripted, wait=False) as srv:
