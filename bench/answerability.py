@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
 import re
 import sys
 import time
@@ -312,8 +313,6 @@ def bagged(
     """The procedure's threshold (log-odds) over ``rounds`` bootstrap draws (questions
     resampled within each set and kind): the median of the draws' thresholds, and their
     90% interval. One draw's argmax moves with any one question; the median does not."""
-    import random
-
     rng = random.Random(0)
     draws: list[float] = []
     for _ in range(rounds):

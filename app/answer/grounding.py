@@ -129,13 +129,17 @@ def supported_sentences(answer: str, passages: Sequence[str], *, threshold: floa
             sentence = m.group()
             if not sentence.strip():
                 continue
-            score = grounding_score(sentence, passages)
-            short = len(MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK
-            # "根据以上资料可知：" before a list only names its source: no claim either
-            empty = short or not bigrams(claim_of(sentence))
-            if empty or score is None or score >= threshold:
+            # Too short to carry a claim, or only naming its source ("根据以上资料可知："
+            # before a list): kept, and not scored.
+            if len(MARKER.sub("", sentence).strip()) <= _TOO_SHORT_TO_CHECK or not bigrams(
+                claim_of(sentence)
+            ):
                 kept.append(sentence)
-                claims = claims or not empty
+                continue
+            score = grounding_score(sentence, passages)
+            if score is None or score >= threshold:
+                kept.append(sentence)
+                claims = True
         text = "".join(kept).strip()
         if not line.strip():
             lines.append("")  # paragraph breaks stay
