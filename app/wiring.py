@@ -19,6 +19,7 @@ from app.limits import check_text
 from app.settings import Settings
 from app.translate import QueryTranslator
 from ingest.embed import Embedder, EmbeddingServer, make_embedder
+from ingest.errors import InputError
 from ingest.keyword import KeywordIndex
 from ingest.ocr import OcrOptions
 from ingest.split import ChunkingOptions
@@ -163,6 +164,8 @@ class Search:
         sources: Sequence[str] | None = None,
     ) -> SearchResult:
         """``question`` (and ``also``: other forms of it, a follow-up's) searched together."""
+        if not question.strip():  # `notesqa search ""` listed arbitrary passages
+            raise InputError("the question is empty")
         check_text(question, what="the question")
         also = list(also)
         spent = translated = None

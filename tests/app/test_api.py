@@ -208,6 +208,8 @@ def test_search_index_and_documents(server: Server) -> None:
         f"{server.url}/api/search", json={"query": "SuperCLUE琅琊榜", "top_k": 3}
     ).json()["hits"]
     assert len(hits) == 3 and hits[0]["source"] == "000_20a23b293464c974.txt"
+    blank = httpx.post(f"{server.url}/api/search", json={"query": "   "})
+    assert blank.status_code == 400 and blank.json()["error"]["code"] == "invalid_input"
     status = httpx.get(f"{server.url}/api/index").json()
     assert status["documents"] == 5 and status["chunks"] > 50
     docs = httpx.get(f"{server.url}/api/documents").json()["documents"]

@@ -113,6 +113,8 @@ def test_ask_streams_and_lists_sources(
     assert code == 0 and "知识库中没有找到" in output
     code, output = _invoke("ask", "   ", "--config", TEST_CONFIG)
     assert code == 1 and "error: the question is empty" in output
+    code, output = _invoke("search", "", "--config", TEST_CONFIG)
+    assert code == 1 and "error: the question is empty" in output
 
 
 def test_eval_json_and_results_out(
