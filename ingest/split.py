@@ -5,6 +5,12 @@ sentence ends (。！？；!? and ". ", and line ends). Sentences are packed int
 most ``size`` characters; consecutive chunks of a section share up to ``overlap``
 characters of whole sentences. A sentence is cut only when it alone exceeds ``size``.
 
+A table pasted as plain text (a web page's table clipped to lines of space-separated
+cells: "模型 最新时间 大小 机构单位" over "TigerBot 2023-08 7/13/70B 虎博科技") is cut between
+rows like any lines, but a chunk of its rows without the header line gets that line in
+its breadcrumb, so "7/13/70B" still says it is a size, to the embedder, the keyword index
+and the model (``ingest.text_tables``).
+
 Every chunk is an exact slice of the document text: ``text == doc_text[start:end]``.
 """
 
@@ -18,12 +24,11 @@ from dataclasses import dataclass
 from ingest.clean import one_line
 from ingest.documents import Chunk, Span
 from ingest.tables import row_pieces
+from ingest.text_tables import BULLET, END_PUNCT, header_at, text_tables
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # A plain-text heading is a short line standing alone: no sentence punctuation at its end,
 # few spaces (table rows have many), not a list bullet.
-_END_PUNCT = "。！？；，、：.!?;,:…"
-_BULLET = re.compile(r"^\s*([-*•·●▪◦]|\d+[)、])\s")
 _PLAIN_HEADING_MAX = 30
 _MIN_SECTION = 40  # characters; below this a section is folded into the next one
 # Sentence ends: CJK terminal punctuation (with closing quotes), ". " style ends, newlines.
@@ -55,9 +60,9 @@ def _heading_of(line: str, prev_blank: bool, next_line: str) -> tuple[int, str] 
     if (
         prev_blank
         and 1 < len(text) <= _PLAIN_HEADING_MAX
-        and text[-1] not in _END_PUNCT
+        and text[-1] not in END_PUNCT
         and text.count(" ") <= 2
-        and not _BULLET.match(text)
+        and not BULLET.match(text)
         and not text.startswith(("http://", "https://", "[", "|"))
         and _is_content(next_line)  # a heading introduces text; a run of short lines is a list
     ):
@@ -67,7 +72,7 @@ def _heading_of(line: str, prev_blank: bool, next_line: str) -> tuple[int, str] 
 
 def _is_content(line: str) -> bool:
     text = line.strip()
-    return bool(text) and (len(text) > _PLAIN_HEADING_MAX or text[-1] in _END_PUNCT)
+    return bool(text) and (len(text) > _PLAIN_HEADING_MAX or text[-1] in END_PUNCT)
 
 
 def _merge_small(sections: list[_Section], text: str, min_chars: int) -> list[_Section]:
@@ -210,8 +215,10 @@ def split_text(
         page_text = text[span.start : span.end]
         for section in _sections(page_text):
             sentences = list(_sentences(page_text, section.start, section.end))
+            tables = text_tables(page_text, section.start, section.end)
             for s, e in _pack(_pieces(sentences, options.size), options):
-                add(span.start + s, span.start + e, span, section.heading)
+                heading = header_at(section.heading, s, tables)
+                add(span.start + s, span.start + e, span, heading)
     return chunks
 
 

@@ -73,7 +73,9 @@ def figures(text: str) -> set[str]:
     """The figures ``text`` gives, as written but in one form: folded, without spaces or
     thousands separators, Chinese numerals as digits ("五月七日" → "5月7日", "第三" → "第3")."""
     folded = re.sub(r"(?<=\d),(?=\d{3})", "", fold(text))
-    key = _CN_FIGURE.sub(_cn_digits, re.sub(r"\s+", "", folded))
+    # Spaces go ("2021 年 12 月" is one date) except between two numbers, which stay two
+    # (a table row's "2023-08 7/13/70B" is not the figure "087").
+    key = _CN_FIGURE.sub(_cn_digits, re.sub(r"(?<!\d)\s+|\s+(?!\d)", "", folded))
     found = {m.group() for m in _FIGURE_WRITTEN.finditer(key)}
     found |= {str(v) for w, v in _EN_NUMBER.items() if re.search(rf"\b{w}\b", folded)}
     return found

@@ -41,6 +41,9 @@ def test_figures_are_read_as_written_in_one_form() -> None:
     # Chinese numerals count with a unit only: 一些 and 统一 are not figures.
     assert figures("一些模型统一了接口") == set()
     assert figures("It comes in three sizes") == {"3"}
+    # Spaces inside a date go; spaces between two numbers (a table row's cells) stay.
+    assert figures("2021 年 12 月 25 日") == {"2021年12月25日"}
+    assert figures("TigerBot 2023-08 7/13/70B 虎博科技") == {"2023", "08", "7", "13", "70"}
 
 
 def test_an_answer_must_give_a_figure_its_passages_hold() -> None:

@@ -113,3 +113,38 @@ def test_a_document_is_titled_by_its_first_line_or_its_first_heading() -> None:
     clipped = title(prose)
     assert len(clipped) == 80 and clipped.endswith("…") and prose.startswith(clipped[:-1])
     assert title("") == ""
+
+
+def test_rows_of_a_plain_text_table_keep_its_header_in_the_breadcrumb() -> None:
+    # The bundled notes' model table, clipped from a web page to space-separated lines:
+    # the chunk holding TigerBot's row starts below the header line.
+    text = clean_text((NOTES / "000_20a23b293464c974.txt").read_text(encoding="utf-8"))
+    chunks = _split(text, 300, 60)
+    tiger = next(c for c in chunks if "TigerBot 2023-08" in c.text)
+    assert "模型 最新时间" not in tiger.text
+    assert tiger.heading.endswith(" > 模型 | 最新时间 | 大小 | 项目地址 | 机构单位")
+    first = next(c for c in chunks if "模型 最新时间" in c.text)
+    assert "最新时间" not in first.heading  # it holds the header already
+
+
+def test_a_markdown_table_cut_between_rows_keeps_its_header() -> None:
+    rows = "\n".join(f"| 模型{i} | 2023-0{i % 9 + 1} | {i}B |" for i in range(12))
+    text = f"# 模型表\n\n| 模型 | 时间 | 大小 |\n|---|---|---|\n{rows}"
+    later = [c for c in _split(text, 80, 0) if "| 模型 |" not in c.text]
+    assert later and all(c.heading == "模型表 > 模型 | 时间 | 大小" for c in later)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # wrapped English prose: lines without end punctuation, but full of function words
+        "Retrieval finds the passages\nthat the model reads before it\nanswers a question",
+        # a list whose items start alike
+        "Stage 1: 预训练(Pretrain)\nStage 2: 监督微调(SFT)\nStage 3: 对齐(RLHF)",
+        # shell commands
+        "$ git checkout release\n$ vi debian/rules\n$ make install now",
+    ],
+)
+def test_prose_lists_and_commands_are_not_tables(lines: str) -> None:
+    text = f"说明\n\n这是一段足够长的开头文字，用来让后面的几行成为同一节的内容。\n{lines}\n"
+    assert {c.heading for c in _split(text, 40, 0)} <= {"说明"}
