@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from app.answer.answerability import constraints, missing_from, passage_label
+from app.answer.answerability import passage_label
 from app.answer.types import Answer
+from app.names import constraints, missing_from
 from app.passages import assemble
 from app.retrieve import SearchResult, hit_scores
 from app.settings import Settings
@@ -53,10 +54,18 @@ class Explanation:
         return asdict(self)
 
 
-def _retrieval_step(best: float, threshold: float, found: bool, any_hits: bool) -> Step:
+def _retrieval_step(
+    best: float, threshold: float, found: bool, any_hits: bool, named: list[str]
+) -> Step:
     figures = {"best": f"{best:.2f}", "threshold": f"{threshold:.2f}"}
     if not any_hits:
         return Step("retrieval", False, "the knowledge base has no passage to search", "empty")
+    if found and best < threshold:  # passed on by names one passage holds (app.retrieve)
+        detail = (
+            f"best relevance {best:.2f} < threshold {threshold:.2f}, "
+            f"but a passage names {', '.join(named)}"
+        )
+        return Step("retrieval", True, detail, "named", {**figures, "names": ", ".join(named)})
     if found:
         detail = f"best relevance {best:.2f} ≥ threshold {threshold:.2f}"
         return Step("retrieval", True, detail, "found", figures)
@@ -84,7 +93,7 @@ def explain_search(
     """What answering would decide from this search, as far as a search can tell."""
     threshold = settings.retrieval.relevance_threshold
     best = max((h.relevance for h in result.hits), default=0.0)
-    steps = [_retrieval_step(best, threshold, result.found, bool(result.hits))]
+    steps = [_retrieval_step(best, threshold, result.found, bool(result.hits), result.named)]
     decision: Decision = "refuse"
     reason = steps[0].detail
     if result.found:
@@ -137,7 +146,9 @@ def explain_answer(answer: Answer, *, settings: Settings) -> Explanation:
     threshold = settings.retrieval.relevance_threshold
     best = float(checks.get("relevance", 0.0))
     passages = list(checks.get("passages", []))
-    steps = [_retrieval_step(best, threshold, best >= threshold, bool(passages))]
+    named = list(checks.get("named", []))
+    passed = best >= threshold or bool(named)
+    steps = [_retrieval_step(best, threshold, passed, bool(passages), named)]
     refusal = answer.refusal
     if steps[0].passed:
         wanted = list(checks.get("constraints", []))

@@ -9,7 +9,12 @@ language model), and every ranking is fused with weighted reciprocal rank fusion
 
 Each hit carries a calibrated ``relevance`` in 0..1 (see ``relevance``); when the best
 hit is below ``retrieval.relevance_threshold`` the result says nothing was found, and
-the answering layer refuses without calling the LLM.
+the answering layer refuses without calling the LLM. The gate is there for questions
+about things the documents do not cover; a question whose names (``app.names``: "TigerBot",
+"GLM-130B", a title in 《》; a year alone is not one) one hit mentions together is about
+something they cover, however its wording scores ("TigerBot 是哪家公司开发的？" against a
+table row that says 虎博科技 under 机构单位), so it goes on to the answerability checks,
+which decide whether that passage states the answer (``retrieval.names_pass_gate``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from app.lang import corpus_lang, detect_lang
+from app.names import named_together
 from app.relevance import Background, measure_background, relevance
 from app.rerank import Reranker
 from app.settings import RetrievalSettings
@@ -41,6 +47,7 @@ class SearchResult:
     found: bool
     queries: list[str] = field(default_factory=list)  # what was searched (with translation)
     translation: str | None = None  # the question in the passages' language, if translated
+    named: list[str] = field(default_factory=list)  # names that passed it below the gate
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -174,7 +181,11 @@ class Retriever:
         for rank, hit in enumerate(hits, 1):
             hit.rank = rank
         found = bool(hits) and max(h.relevance for h in hits) >= cfg.relevance_threshold
-        return SearchResult(hits, found=found, queries=queries, timings=timings)
+        named: list[str] = []
+        if hits and not found and cfg.names_pass_gate:
+            named = named_together(query, [f"{h.chunk.heading}\n{h.chunk.text}" for h in hits])
+            found = bool(named)
+        return SearchResult(hits, found=found, queries=queries, timings=timings, named=named)
 
     def _score(
         self, queries: list[str], pool: Ranking, chunks: list[Chunk], dense: np.ndarray

@@ -95,6 +95,9 @@ class RetrievalSettings(BaseModel):
     translate_query: bool = True
     merge_adjacent: bool = True
     relevance_threshold: float = Field(0.5, ge=0, le=1)
+    # Below the threshold, a question whose names one found passage mentions together
+    # still goes on to the answerability checks (app.retrieve, "names").
+    names_pass_gate: bool = True
     rerank: RerankSettings = RerankSettings()
 
 

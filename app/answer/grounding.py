@@ -5,7 +5,7 @@ marker has it moved), a reply that declines is a refusal, and each sentence's wo
 must be supported by the passages (character-bigram share, or for an answer in another
 language than the passages the share of its names and numbers), and one of the
 passages it cites must mention the question's names, years and titles
-(``answerability.constraints``): bigrams alone pass NetEase's revenue given for Intel's.
+(``app.names.constraints``): bigrams alone pass NetEase's revenue given for Intel's.
 An answer to a question that asks when or how many must give a figure those passages
 hold (``asked``): bigrams alone pass a sentence about the visit for the date of the visit.
 """
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from app.answer.answerability import missing_from, passage_label
+from app.answer.answerability import passage_label
 from app.answer.asked import asked_for, missed
 from app.answer.types import Answer, Refusal, Source
 from app.lang import bigrams, checkable_names, detect_lang, refusal
+from app.names import missing_from
 from app.passages import Passage
 from app.settings import AnswerSettings
 from ingest.clean import fold
@@ -56,12 +57,43 @@ _ATTRIBUTION = re.compile(
 )
 
 
+# The shortest run of the question's own wording that an answer's claim is read without.
+_RESTATED_MIN = 2
+
+
 def claim_of(answer: str) -> str:
     """The answer without its citation markers and its "according to the passages"."""
     return _ATTRIBUTION.sub(r"\1 ", MARKER.sub(" ", answer))
 
 
-def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
+def added_to(question: str, claim: str) -> set[str]:
+    """The bigrams of what ``claim`` adds to ``question``: of the claim without every run
+    of two or more characters it shares with the question (longest first, from the
+    left); a character left alone between two such runs (是, 有) makes no bigram.
+
+    Restating the question is not a claim: "最大的版本有70B参数。" for "最大的版本有多少参
+    数？" claims "70B", and the passage, a table row, says "7/13/70B" without the
+    question's words, so the sentence was cut and a right answer refused (notes dev set).
+    Checked alone, what is added is too little to judge an answer by: the runs left
+    between the question's words ("是4" of "…增长率是4.5%") cut right answers too (RGB
+    dev), so ``grounding_score`` takes it as a second way to be supported, not the only."""
+    text, asked = fold(claim), fold(question)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        n = 1
+        while i + n < len(text) and text[i : i + n + 1] in asked:
+            n += 1
+        if n >= _RESTATED_MIN:
+            out.append(" ")
+            i += n
+        else:
+            out.append(text[i])
+            i += 1
+    return {g for g in bigrams("".join(out)) if len(g) == 2}
+
+
+def grounding_score(answer: str, passages: Sequence[str], question: str = "") -> float | None:
     """How much of the answer the passages support, 0..1 (None: nothing to check).
 
     Same language: the share of the answer's character bigrams found in the passages.
@@ -69,7 +101,8 @@ def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
     right, so it is checked by its names and numbers instead. Bigrams are not counted
     for the words that name the source (``claim_of``); names are read with them, as a
     capitalised word after "According to the passages," is a name and one opening a
-    sentence is not.
+    sentence is not. Given the ``question``, an answer is also supported when what it
+    adds to the question is (``added_to``): restating the question is not a claim.
     """
     answer = MARKER.sub(" ", answer)
     support = _support(tuple(passages))
@@ -78,10 +111,15 @@ def grounding_score(answer: str, passages: Sequence[str]) -> float | None:
         if not names:
             return None
         return sum(1 for n in names if n.replace(",", "") in support.folded) / len(names)
-    grams = bigrams(claim_of(answer))
+    claim = claim_of(answer)
+    grams = bigrams(claim)
     if not grams:
         return None
-    return len(grams & support.grams) / len(grams)
+    score = len(grams & support.grams) / len(grams)
+    added = added_to(question, claim) if question else set()
+    if added:
+        score = max(score, len(added & support.grams) / len(added))
+    return score
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +148,9 @@ _TOO_SHORT_TO_CHECK = 6  # characters: "是的。", "Yes." carry no claim of the
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•]|(\d{1,3})[.)、])\s+")
 
 
-def supported_sentences(answer: str, passages: Sequence[str], *, threshold: float) -> str:
+def supported_sentences(
+    answer: str, passages: Sequence[str], *, threshold: float, question: str = ""
+) -> str:
     """The answer without its sentences that the passages do not support ("" if none are).
 
     Line by line, so the answer keeps its shape: a list item whose sentences all go goes
@@ -136,7 +176,7 @@ def supported_sentences(answer: str, passages: Sequence[str], *, threshold: floa
             ):
                 kept.append(sentence)
                 continue
-            score = grounding_score(sentence, passages)
+            score = grounding_score(sentence, passages, question)
             if score is None or score >= threshold:
                 kept.append(sentence)
                 claims = True
@@ -215,7 +255,7 @@ def check_answer(
 ) -> Answer:
     """The model's raw reply as the checked, cited ``Answer`` (or a refusal).
 
-    ``wanted``: the question's constraints (``answerability.constraints``); the passages
+    ``wanted``: the question's constraints (``app.names.constraints``); the passages
     the answer cites must mention them (with ``answer.check_constraints``), or it answers
     about something else. Those they miss are in ``checks["cited_missing"]``.
     """
@@ -246,9 +286,9 @@ def check_answer(
     cfg = settings
     flagged = False
     if cfg.grounding_action != "off":
-        kept = supported_sentences(text, texts, threshold=cfg.grounding_threshold)
+        kept = supported_sentences(text, texts, threshold=cfg.grounding_threshold, question=query)
         if not kept:
-            score = grounding_score(text, texts)
+            score = grounding_score(text, texts, query)
             if cfg.grounding_action == "refuse":
                 return refused(
                     "no sentence of the answer is supported by the passages",
@@ -261,7 +301,7 @@ def check_answer(
                 text, cited = check_citations(kept, texts)
             else:
                 flagged = True
-    score = grounding_score(text, texts)
+    score = grounding_score(text, texts, query)
     if not cited:  # an uncited answer still names where it came from
         grams = bigrams(text)
         best = max(range(len(texts)), key=lambda i: len(grams & bigrams(texts[i])))

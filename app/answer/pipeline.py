@@ -27,7 +27,7 @@ from collections import abc
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from app.answer.answerability import answerable, constraints
+from app.answer.answerability import answerable
 from app.answer.grounding import MARKER, check_answer, check_citations
 from app.answer.prompt import build_prompt
 from app.answer.types import Answer, Progress, Refusal, Step
@@ -35,6 +35,7 @@ from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
 from app.limits import check_history, check_text
 from app.llm.base import GenerationRequest, Generator, Message, complete
+from app.names import constraints
 from app.passages import Passage, assemble
 from app.retrieve import hit_scores
 from app.settings import Settings
@@ -114,6 +115,8 @@ class Answerer:
             "relevance": round(top, 4),
             "passages": hit_scores(result.hits),  # each hit's scores, for explaining
         }
+        if result.named:  # below the relevance gate, passed on by these names
+            checks["named"] = result.named
         if not result.found:
             timings["total"] = time.perf_counter() - started
             threshold = self.retriever.settings.relevance_threshold

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from app.answer import answerability
+from app import names
 from app.api import chat_routes, errors, kb_routes, openai_routes, routes
 from app.api.access import AccessMiddleware, api_keys
 from app.api.body_limit import BodyLimitMiddleware
@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, generator: Generator | None = None) -> Fas
                 # would otherwise wait for (jieba's dictionaries, the embedder's first
                 # run): ready means ready.
                 kb.load().retriever.search("warm up 预热")
-                answerability.warm()
+                names.warm()
                 log.info("notesqa ready: index %s, model %s", kb.name, kb.generator.name)
             except NotesQAError as exc:
                 kb.error = exc

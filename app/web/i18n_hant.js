@@ -172,6 +172,7 @@ export const ZH_HANT = {
   "why.retrieval.empty": "知識庫裡沒有可檢索的段落",
   "why.retrieval.found": "最高相關度 {best} ≥ 閾值 {threshold}",
   "why.retrieval.below": "最高相關度 {best} < 閾值 {threshold}：沒有找到相關內容",
+  "why.retrieval.named": "最高相關度 {best} < 閾值 {threshold}，但有段落提到了 {names}",
   "why.constraints.none": "問題裡沒有需要核對的名稱、年份或書名",
   "why.constraints.found": "有段落提到了 {names}",
   "why.constraints.missing": "沒有任何一個段落同時提到 {names}",

@@ -12,7 +12,7 @@ from app.answer import (
     grounding_score,
     supported_sentences,
 )
-from app.answer.grounding import claim_of
+from app.answer.grounding import added_to, claim_of
 from app.answer.prompt import build_prompt
 from app.llm.base import Message
 from app.passages import Passage
@@ -55,6 +55,26 @@ def test_naming_the_source_does_not_count_against_the_claim() -> None:
     assert claim_of("我们根据资料做了C") == "我们根据资料做了C"
     invented = grounding_score("根据资料，它由量子计算机训练，支持火星通信。", PASSAGES)
     assert invented is not None and invented < 0.5
+
+
+def test_restating_the_question_is_not_a_claim() -> None:
+    # Notes dev set (d002): the passage is a table row without the question's words; the
+    # answer restating them was cut to its first sentence, which gives no figure.
+    question = "TigerBot 是哪家公司开发的？最大的版本有多少参数？"
+    row = ["TigerBot 2023-08 7/13/70B TigerBotStar 虎博科技"]
+    answer = "TigerBot 是虎博科技开发的。最大的版本有70B参数。 [1]"
+    assert added_to(question, "最大的版本有70B参数。") == {"70", "0b"}
+    assert supported_sentences(answer, row, threshold=0.5) == "TigerBot 是虎博科技开发的。"
+    assert supported_sentences(answer, row, threshold=0.5, question=question) == answer
+    # What it adds is a second way to be supported, never a reason to fail: the debris
+    # between the question's words ("是4") is in no passage (RGB dev).
+    gdp = "2023年一季度中国GDP增长率是4.5%。"
+    passage = ["2023年一季度中国GDP增长率是4.5%，较去年四季度提升1.6个百分点。"]
+    assert added_to("2023一季度中国GDP增长率", gdp) == {"是4"}
+    assert grounding_score(gdp, passage, "2023一季度中国GDP增长率") == 1.0
+    # An invented addition stays unsupported either way.
+    invented = "TigerBot 是量子计算研究院开发的。"
+    assert (grounding_score(invented, row, question) or 0) < 0.5
 
 
 def test_grounding_across_languages_uses_names_and_numbers() -> None:

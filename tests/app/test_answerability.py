@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from app.answer import Answerer
-from app.answer.answerability import VERDICT, constraints, missing_from, verdict_request
+from app.answer.answerability import VERDICT, verdict_request
 from app.answer.grounding import check_answer
 from app.llm.base import Message
 from app.llm.extractive import ExtractiveGenerator
+from app.names import constraints, missing_from
 from app.passages import Passage
 from app.settings import AnswerSettings, Settings
 from app.wiring import retriever_from, search_from

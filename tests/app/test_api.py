@@ -294,7 +294,7 @@ def test_ready_only_once_the_first_question_would_not_wait(
 ) -> None:
     # jieba's part-of-speech dictionary (the constraints' tagger) took 1.1 s on the first
     # question while /readyz already said ready. Here the warm-up is held at that step.
-    from app.answer import answerability
+    from app import names
 
     reached, release = threading.Event(), threading.Event()
 
@@ -302,7 +302,7 @@ def test_ready_only_once_the_first_question_would_not_wait(
         reached.set()
         release.wait(30)
 
-    monkeypatch.setattr(answerability, "warm", held)
+    monkeypatch.setattr(names, "warm", held)
     with Server(notes_settings, scripted, wait=False) as srv:
         assert reached.wait(30)  # the index is loaded and searched; the tagger is not
         ready = httpx.get(f"{srv.url}/readyz")

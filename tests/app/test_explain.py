@@ -51,6 +51,17 @@ def test_search_explains_a_missing_year(loaded: Loaded, notes_settings: Settings
     assert why.decision == "refuse" and why.reason.startswith("refused before the model")
 
 
+def test_search_explains_a_question_passed_on_by_its_name(
+    loaded: Loaded, notes_settings: Settings
+) -> None:
+    question = "TigerBot 是哪家公司开发的？最大的版本有多少参数？"  # a table row answers it
+    result = loaded.search(question)
+    why = explain_search(question, result, index=loaded.retriever.index, settings=notes_settings)
+    assert why.best_relevance < why.threshold and why.steps[0].passed is True
+    assert why.steps[0].code == "named" and why.steps[0].values["names"] == "TigerBot"
+    assert why.decision == "model decides"
+
+
 def test_search_leaves_the_model_stages_to_answering(
     loaded: Loaded, notes_settings: Settings
 ) -> None:

@@ -99,6 +99,27 @@ def test_unanswerable_marked_nothing_found(retriever: Retriever) -> None:
     assert all(h.relevance < retriever.settings.relevance_threshold for h in result.hits)
 
 
+def test_a_question_naming_what_one_passage_names_passes_the_gate(
+    notes_settings: Settings, embedder: Embedder
+) -> None:
+    # Notes dev set (d002): the row that answers it says 虎博科技 under 机构单位 and
+    # 7/13/70B under 大小, so no passage reaches the threshold; its name is in that row.
+    question = "TigerBot 是哪家公司开发的？最大的版本有多少参数？"
+    named = retriever_from(notes_settings, embedder=embedder)
+    result = named.search(question)
+    assert all(h.relevance < notes_settings.retrieval.relevance_threshold for h in result.hits)
+    assert result.found and result.named == ["TigerBot"]
+    cfg = notes_settings.retrieval.model_copy(update={"names_pass_gate": False})
+    gate_only = retriever_from(
+        notes_settings.model_copy(update={"retrieval": cfg}), embedder=embedder
+    )
+    assert not gate_only.search(question).found
+    # A name no passage holds, or only a year, is no reason to go on.
+    for unrelated in ("Mistral 7B 使用了什么注意力机制？", "2023 年哪里的红烧肉最好吃？"):
+        result = named.search(unrelated)
+        assert not result.found and result.named == []
+
+
 def test_rrf_rewards_agreement() -> None:
     fused = rrf([([(1, 0.9), (2, 0.8), (3, 0.1)], 1.0), ([(2, 9.0), (4, 5.0)], 1.0)], k=60)
     assert [row for row, _ in fused] == [2, 1, 4, 3]
