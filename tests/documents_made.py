@@ -31,8 +31,8 @@ def cjk_font_file(tmp: str) -> Path:
     return path
 
 
-def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The CJK face for fpdf2; a missing font skips the test, and fails it in CI."""
+def require_cjk_font() -> None:
+    """A missing CJK font skips the test, and fails it in CI."""
     import pytest
 
     if not NOTO_CJK.exists():
@@ -40,6 +40,11 @@ def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def cjk_font(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CJK face for fpdf2 (``require_cjk_font``)."""
+    require_cjk_font()
     return cjk_font_file(str(tmp_path_factory.getbasetemp()))
 
 
@@ -47,6 +52,7 @@ def text_picture(lines: Sequence[str], *, size: int = 34, width: int = 1000) -> 
     """PNG bytes of black text lines on white, as a phone photo of a notice would be."""
     from PIL import Image, ImageDraw, ImageFont
 
+    require_cjk_font()  # a plain `make test` without fonts-noto-cjk failed here
     font = ImageFont.truetype(str(NOTO_CJK), size, index=2)  # index 2: the SC face
     image = Image.new("RGB", (width, 40 + len(lines) * int(size * 2)), "white")
     draw = ImageDraw.Draw(image)

@@ -44,7 +44,7 @@ def test_english_question_finds_chinese_passage(retriever: Retriever) -> None:
     assert _rank(result.hits, "BookCorpus:包括超过 11,000 本电子书") == 1
 
 
-def test_rare_keyword_found_by_bm25_where_dense_misses(
+def test_rare_keyword_found_by_bm25_lifts_what_dense_ranks_low(
     notes_settings: Settings, embedder: Embedder
 ) -> None:
     query = "TigerBot 是哪家公司开发的？"
@@ -53,14 +53,18 @@ def test_rare_keyword_found_by_bm25_where_dense_misses(
     dense = retriever_from(
         notes_settings.model_copy(update={"retrieval": dense_only}), embedder=embedder
     )
-    assert _rank(dense.search(query, top_k=10).hits, evidence) is None
+    # Dense alone ranked the row past 10th until the table's header went into its
+    # breadcrumb (ingest.text_tables); it is still not first.
+    dense_rank = _rank(dense.search(query, top_k=10).hits, evidence)
+    assert dense_rank is None or dense_rank > 1
     hybrid = retriever_from(notes_settings, embedder=embedder)
     assert hybrid.keyword is not None
     bm25_rows = [row for row, _ in hybrid.keyword.search(query, 5)]
     assert any(is_relevant(c.text, [evidence]) for c in hybrid.index.chunks(bm25_rows)), (
         "BM25 should find the table row by the model name"
     )
-    assert _rank(hybrid.search(query, top_k=10).hits, evidence) is not None
+    hybrid_rank = _rank(hybrid.search(query, top_k=10).hits, evidence)
+    assert hybrid_rank is not None and (dense_rank is None or hybrid_rank <= dense_rank)
 
 
 def test_bm25_is_loaded_once_not_rebuilt_per_query(
