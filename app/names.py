@@ -95,10 +95,13 @@ def missing_from(wanted: Sequence[str], texts: Iterable[str]) -> list[str]:
 
 
 def named_together(question: str, texts: Sequence[str]) -> list[str]:
-    """The question's names when one of ``texts`` mentions them all, else []: none when
-    the question has no name but years (a year is not a subject)."""
+    """The question's names when one of ``texts`` mentions them all, else []: none
+    unless it names something as written, a Latin name or a title (a year is not a
+    subject, and jieba's proper-noun tags are too loose to be one on their own)."""
     wanted = constraints(question)
-    if all(_YEAR.fullmatch(w) for w in wanted) or missing_from(wanted, texts):
+    titles = set(_TITLE.findall(question))
+    written = [w for w in wanted if not _YEAR.fullmatch(w) and (w in titles or _LATIN.match(w))]
+    if not written or missing_from(wanted, texts):
         return []
     return wanted
 
