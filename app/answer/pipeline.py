@@ -134,7 +134,8 @@ class Answerer:
                 ),
             )
             return
-        wanted = constraints(query)
+        # Retrieval has them already when they passed the question through its gate.
+        wanted = result.named or constraints(query)
         checks["constraints"] = wanted
 
         passages = assemble(
