@@ -62,8 +62,9 @@ lint: install ## ruff format --check and ruff check
 	$(BIN)/ruff format --check app ingest tests bench
 	$(BIN)/ruff check app ingest tests bench
 
-typecheck: install ## mypy on app/ and ingest/
+typecheck: install ## mypy on app/, ingest/ and the bench scripts
 	$(BIN)/mypy
+	$(BIN)/mypy bench/*.py
 
 test: lint typecheck ## set up, lint, type-check and run all tests (slow ones too)
 	$(BIN)/pytest

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from app.answer.answerability import passage_label
 from app.answer.types import Answer
 from app.names import constraints, missing_from
-from app.passages import assemble
+from app.passages import passages_for
 from app.retrieve import SearchResult, hit_scores
 from app.settings import Settings
 from ingest.store import LoadedIndex
@@ -97,11 +97,7 @@ def explain_search(
     decision: Decision = "refuse"
     reason = steps[0].detail
     if result.found:
-        passages = assemble(
-            result.hits,
-            document_text=index.document_text,
-            merge=settings.retrieval.merge_adjacent,
-        )
+        passages = passages_for(result.hits, index.document_text, settings.retrieval)
         wanted = constraints(question)
         missing = missing_from(wanted, [passage_label(p) for p in passages])
         steps.append(_constraint_step(wanted, missing, settings.answer.check_constraints))

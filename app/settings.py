@@ -94,6 +94,9 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(1.0, ge=0)
     translate_query: bool = True
     merge_adjacent: bool = True
+    # Two hits of one document at most this many characters apart become one passage,
+    # with the text between them (app.passages; README "Answers").
+    merge_gap: int = Field(2, ge=0, le=20000)
     relevance_threshold: float = Field(0.5, ge=0, le=1)
     # Below the threshold, a question whose names one found passage mentions together
     # still goes on to the answerability checks (app.retrieve, "names").
@@ -136,6 +139,8 @@ class AnswerSettings(BaseModel):
     cross_language: Literal["translate", "direct"] = "translate"
     max_question_chars: int = Field(2000, ge=10)
     max_history_turns: int = Field(6, ge=0)
+    # A question written in Traditional Chinese is answered (and refused) in it.
+    follow_script: bool = True
     # Answerability (README "Refusals"): refuse when the passages lack one of the
     # question's names, years or titles, and when the model's probability that they
     # give the answer is below the threshold (0: the verdict is read and reported, never

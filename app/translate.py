@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, abc
 from collections.abc import Callable, Iterator
 from threading import Lock
 
-from app.lang import checkable_names, name_spans
+from app.lang import checkable_names, detect_lang, name_spans
 from app.llm.base import GenerationRequest, Generator, Message
 from ingest.clean import fold
 from ingest.errors import NotesQAError
@@ -132,20 +132,96 @@ def translate_answer(
     max_new_tokens: int | None = None,
     cancel: threading.Event | None = None,
 ) -> Iterator[str]:
-    """``text`` (an answer with [n] markers) in ``target``, streamed as it is written."""
-    messages = [
-        Message(
-            "system",
-            f"Translate the user's text into {_TARGET[target]}. Keep the citation markers "
-            "such as [1] and [2] after the sentences they follow, and keep names, model "
-            "names and numbers as they are. Reply with the translation only.",
-        ),
-        Message("user", text),
-    ]
-    request = GenerationRequest(messages, max_new_tokens=max_new_tokens, cancel=cancel)
-    yield from generator.stream(request)
+    """``text`` (an answer with [n] markers) in ``target``, a line at a time.
+
+    Given a whole answer, the default 1.5B model translated what it took for the text
+    and dropped the rest: of a draft listing "1. Transformers … 7. FastMoE" under a
+    Chinese heading, only the closing sentence came back (a held-out English question,
+    2026-12-07). So each line is translated on its own, its list marker or heading sign
+    kept as written, and a line with nothing to translate (a name, a number, Markdown
+    furniture) is passed on untouched. The system prompt is the same for every line, so
+    llama.cpp reuses it from its cache.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        end = "\n" if i < len(lines) - 1 else ""
+        lead = _LEAD.match(line)
+        head = lead.group(0) if lead else ""
+        body = line[len(head) :]
+        if not _needs_translation(body, target):
+            yield line + end
+            continue
+        if cancel is not None and cancel.is_set():
+            return
+        messages = [
+            Message(
+                "system",
+                f"Translate the user's text into {_TARGET[target]}. Keep the citation "
+                "markers such as [1] and [2] after the sentences they follow, and keep "
+                "names, model names and numbers as they are. Reply with the translation "
+                "only.",
+            ),
+            Message("user", body),
+        ]
+        request = GenerationRequest(messages, max_new_tokens=max_new_tokens, cancel=cancel)
+        written = False
+        pieces = _one_line(generator.stream(request))
+        try:
+            for piece in pieces:
+                yield piece if written else head + piece
+                written = True
+        finally:
+            pieces.close()  # closed mid-line (the client hung up): stop the model now
+        yield end if written else head + body + end  # nothing came back: the draft's line
+
+
+def _one_line(stream: Iterator[str]) -> abc.Generator[str, None, None]:  # abc: not the LLM
+    """The first line of a translation as it streams, without a "Translation:" label;
+    the model is stopped at the end of that line (it sometimes goes on to explain)."""
+    text, sent = "", 0
+    try:
+        for piece in stream:
+            text += piece
+            if not sent and len(text.lstrip()) < _LABEL_CHARS and "\n" not in text.lstrip():
+                continue  # not yet enough to tell a label from the translation
+            if not sent:
+                text = _LABEL.sub("", text.lstrip())
+            cut = text.find("\n")
+            if cut >= 0:
+                if text[sent:cut].strip():
+                    yield text[sent:cut].rstrip()
+                return
+            if text[sent:]:
+                yield text[sent:]
+                sent = len(text)
+        rest = (text if sent else _LABEL.sub("", text.strip()))[sent:].rstrip()
+        if rest.strip():
+            yield rest
+    finally:
+        close = getattr(stream, "close", None)  # a backend's generator: stop it now
+        if close is not None:
+            close()
+
+
+_LABEL = re.compile(r"^(?:translation|翻译)\s*[:：]\s*", re.I)
+_LABEL_CHARS = 16
+
+
+# A line's list marker, heading signs or quote mark: kept, only what follows is translated.
+_LEAD = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)、]|#{1,6}|>)?\s*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _needs_translation(line: str, target: str) -> bool:
+    """Whether ``line`` holds words of the other language: any Chinese for an English
+    answer; for a Chinese one, an English phrase (three words or more, so that "1.
+    Transformers" or "GLM-130B" stays as written)."""
+    if target == "en":
+        return bool(_CJK.search(line))
+    return detect_lang(line) == "en" and len(_LATIN_WORD.findall(line)) >= 3
 
 
 def _first_line(text: str) -> str:
-    text = re.sub(r"^(translation|翻译)\s*[:：]\s*", "", text.strip(), flags=re.I)
+    text = _LABEL.sub("", text.strip())
     return text.strip().splitlines()[0].strip().strip('"“”') if text.strip() else ""

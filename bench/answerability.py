@@ -83,7 +83,7 @@ def collect(args: Any) -> int:
     from app.evaluate import answer_correct, hit_is_relevant, keyword_hit, load_set
     from app.lang import detect_lang
     from app.llm.base import GenerationRequest, Message
-    from app.passages import assemble
+    from app.passages import passages_for
     from app.service import KnowledgeBase
     from app.settings import load_settings
 
@@ -131,10 +131,10 @@ def collect(args: Any) -> int:
             if final.refusal is None or final.refusal.stage != "retrieval":
                 # The same prompt the answer was written from (the draft's, for a question
                 # in another language than the passages).
-                passages = assemble(
+                passages = passages_for(
                     result.hits[: settings.retrieval.top_k],
-                    document_text=retriever.index.document_text,
-                    merge=settings.retrieval.merge_adjacent,
+                    retriever.index.document_text,
+                    settings.retrieval,
                 )
                 # The translation, as Search reports it (the first form after the question).
                 hint = (
@@ -338,10 +338,10 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     ``product``: the ``VARIANTS`` phrasing the product now uses, for collect records
     made when it used another: its value stands for the product's verdict.
     """
-    from app.answer.answerability import constraints, missing_from
     from app.answer.asked import missed
     from app.answer.grounding import MARKER
     from app.evaluate import REFUSAL_TYPES
+    from app.names import constraints, missing_from
 
     record = {**record, "checks": dict(record.get("checks", {}))}
     record.setdefault("refusal_expected", record.get("type") in REFUSAL_TYPES)

@@ -6,6 +6,7 @@ prompt.py     system prompts, passages numbered within the context window
 answerability.py  do the passages state the answer: constraints, the model's verdict
 grounding.py  citations, declines, grounding per sentence, the quote in each source
 asked.py      what a question asks for (a time, a figure) and whether the answer gives it
+script.py     a question written in Traditional Chinese answered in Traditional
 types.py      Answer, Progress (a stage beginning), Refusal, Source
 """
 

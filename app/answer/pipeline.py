@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 from app.answer.answerability import answerable
 from app.answer.grounding import MARKER, check_answer, check_citations
 from app.answer.prompt import build_prompt
+from app.answer.script import in_traditional, writes_traditional
 from app.answer.types import Answer, Progress, Refusal, Step
 from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
 from app.limits import check_history, check_text
 from app.llm.base import GenerationRequest, Generator, Message, complete
 from app.names import constraints
-from app.passages import Passage, assemble
+from app.passages import Passage, passages_for
 from app.retrieve import hit_scores
 from app.settings import Settings
 from app.translate import translate_answer
@@ -84,9 +85,23 @@ class Answerer:
 
         Closing it mid-answer (a client hung up) stops the model; so does setting
         ``cancel`` from another thread, which also ends a wait for the model's first token.
+        A question written in Traditional script is answered in it (``app.answer.script``).
         """
-        started = time.perf_counter()
         question = self._validate(question)
+        events = self._stream(question, history, top_k, sources, cancel)
+        if self.settings.answer.follow_script and writes_traditional(question):
+            return in_traditional(events)
+        return events
+
+    def _stream(
+        self,
+        question: str,
+        history: Sequence[Message],
+        top_k: int | None,
+        sources: Sequence[str] | None,
+        cancel: threading.Event | None,
+    ) -> abc.Generator[str | Progress | Answer, None, None]:
+        started = time.perf_counter()
         check_history(history, self.settings.limits)
         lang = detect_lang(question)
         timings: dict[str, float] = {}
@@ -138,10 +153,8 @@ class Answerer:
         wanted = result.named or constraints(query)
         checks["constraints"] = wanted
 
-        passages = assemble(
-            result.hits,
-            document_text=self.retriever.index.document_text,
-            merge=self.retriever.settings.merge_adjacent,
+        passages = passages_for(
+            result.hits, self.retriever.index.document_text, self.retriever.settings
         )
         # The question in the passages' language, when retrieval translated it.
         hint = result.translation
