@@ -95,7 +95,7 @@ class RetrievalSettings(BaseModel):
     translate_query: bool = True
     merge_adjacent: bool = True
     # Two hits of one document at most this many characters apart become one passage,
-    # with the text between them (app.passages; README "Answers").
+    # with the text between them (app.passages).
     merge_gap: int = Field(2, ge=0, le=20000)
     relevance_threshold: float = Field(0.5, ge=0, le=1)
     # Below the threshold, a question whose names one found passage mentions together

@@ -139,17 +139,20 @@ def translate_answer(
     Chinese heading, only the closing sentence came back (a held-out English question,
     2026-12-07). So each line is translated on its own, its list marker or heading sign
     kept as written, and a line with nothing to translate (a name, a number, Markdown
-    furniture) is passed on untouched. The system prompt is the same for every line, so
-    llama.cpp reuses it from its cache.
+    furniture, code between ``` fences) is passed on untouched. The system prompt is the
+    same for every line, so llama.cpp reuses it from its cache.
     """
     lines = text.split("\n")
+    in_code = False
     for i, line in enumerate(lines):
         end = "\n" if i < len(lines) - 1 else ""
         lead = _LEAD.match(line)
         head = lead.group(0) if lead else ""
         body = line[len(head) :]
-        if not _needs_translation(body, target):
-            yield line + end
+        fence = line.lstrip().startswith("```")
+        in_code ^= fence
+        if fence or in_code or not _needs_translation(body, target):
+            yield line + end  # code is never translated
             continue
         if cancel is not None and cancel.is_set():
             return

@@ -57,11 +57,12 @@ def test_a_line_the_model_leaves_empty_stays_as_drafted(scripted: Any) -> None:
     assert "".join(translate_answer(scripted, "- 它有 70B 参数。 [1]", "en")) == "- 70B. [1]"
 
 
-def test_into_chinese_only_english_phrases_are_translated(scripted: Any) -> None:
+def test_into_chinese_only_english_phrases_are_translated_and_never_code(scripted: Any) -> None:
     scripted.reply = "break 语句终止最内层的循环。 [1]"
-    draft = "The break statement terminates the nearest enclosing loop. [1]\n1. GLM-130B"
+    code = "```python\nfor item in items: break  # leave the loop now\n```"
+    draft = f"The break statement terminates the nearest enclosing loop. [1]\n1. GLM-130B\n{code}"
     text = "".join(translate_answer(scripted, draft, "zh"))
-    assert text == "break 语句终止最内层的循环。 [1]\n1. GLM-130B"
+    assert text == f"break 语句终止最内层的循环。 [1]\n1. GLM-130B\n{code}"
     assert len(scripted.requests) == 1
 
 
