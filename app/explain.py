@@ -97,7 +97,7 @@ def explain_search(
     decision: Decision = "refuse"
     reason = steps[0].detail
     if result.found:
-        passages = passages_for(result.hits, index.document_text, settings.retrieval)
+        passages = passages_for(result.hits, index, settings.retrieval)
         wanted = constraints(question)
         missing = missing_from(wanted, [passage_label(p) for p in passages])
         steps.append(_constraint_step(wanted, missing, settings.answer.check_constraints))

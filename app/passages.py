@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ingest.documents import Hit, Origin
 
@@ -32,6 +32,17 @@ class Passage:
     chunk_ids: list[str]
     rank: int  # best rank among its chunks
     origin: Origin = "text"
+    # Its document's title (ingest.split.document_title): a question may name the
+    # document ("LLMsStudy 笔记里…") by a title no chunk's text repeats.
+    title: str = ""
+
+
+class Documents(Protocol):
+    """What assembling needs of an index: a document's cleaned text and its title."""
+
+    def document_text(self, source: str) -> str | None: ...
+
+    def document_title(self, source: str) -> str: ...
 
 
 def assemble(
@@ -40,6 +51,7 @@ def assemble(
     document_text: Callable[[str], str | None],
     merge: bool = True,
     gap: int = 2,
+    document_title: Callable[[str], str] | None = None,
 ) -> list[Passage]:
     """Passages in the order of their best hit; chunks of one page within ``gap`` are merged."""
     passages = [
@@ -53,6 +65,7 @@ def assemble(
             [h.chunk.chunk_id],
             h.rank or i,
             h.chunk.origin,
+            document_title(h.chunk.source) if document_title is not None else "",
         )
         for i, h in enumerate(hits, 1)
     ]
@@ -77,7 +90,7 @@ def assemble(
             merged.append(
                 Passage(
                     *(p.source, p.text, p.start, p.end, p.page, p.heading),
-                    *(list(p.chunk_ids), p.rank, p.origin),
+                    *(list(p.chunk_ids), p.rank, p.origin, p.title),
                 )
             )
     for p in merged:
@@ -89,10 +102,14 @@ def assemble(
 
 
 def passages_for(
-    hits: Sequence[Hit], document_text: Callable[[str], str | None], retrieval: RetrievalSettings
+    hits: Sequence[Hit], documents: Documents, retrieval: RetrievalSettings
 ) -> list[Passage]:
     """``assemble`` as the settings say: the one way answering, explanations and the bench
     scripts turn hits into the passages a prompt shows."""
     return assemble(
-        hits, document_text=document_text, merge=retrieval.merge_adjacent, gap=retrieval.merge_gap
+        hits,
+        document_text=documents.document_text,
+        merge=retrieval.merge_adjacent,
+        gap=retrieval.merge_gap,
+        document_title=documents.document_title,
     )

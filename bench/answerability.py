@@ -133,7 +133,7 @@ def collect(args: Any) -> int:
                 # in another language than the passages).
                 passages = passages_for(
                     result.hits[: settings.retrieval.top_k],
-                    retriever.index.document_text,
+                    retriever.index,
                     settings.retrieval,
                 )
                 # The translation, as Search reports it (the first form after the question).
@@ -142,9 +142,9 @@ def collect(args: Any) -> int:
                 )
                 lang = detect_lang(item.question)
                 question = item.question
-                if hint and answerer._answers_in_passage_language():
+                if hint and answerer.answers_in_passage_language:
                     question, lang = hint, retriever.lang
-                messages, kept = answerer._prompt(question, lang, history, passages)
+                messages, kept = answerer.prompt(question, lang, history, passages)
                 record["passages"] = [passage_label(p) for p in kept]
                 for name, (ask, options) in VARIANTS.items():
                     asked = [*messages[:-1], Message("user", f"{messages[-1].content}\n\n{ask}")]

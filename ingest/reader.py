@@ -82,6 +82,11 @@ class LoadedIndex:
         row = self._db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
         return row[0] if row else None
 
+    def document_title(self, source: str) -> str:
+        """The document's title as the build found it; "" when it has none."""
+        record = self.manifest.documents.get(source)
+        return record.title if record is not None else ""
+
     def vectors(self, rows: Sequence[int]) -> Vectors:
         """Stored vectors by row, in the order asked."""
         return self._vectors.vectors(rows)

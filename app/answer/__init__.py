@@ -2,6 +2,8 @@
 
 pipeline.py   Answerer: validate -> follow-up -> retrieve -> assemble -> prompt ->
               generate -> check (the flow, where it can stop early, in its docstring)
+run.py        one question's state through the stages: timings, figures, progress
+crosslang.py  a question in another language: a draft in the passages', translated
 prompt.py     system prompts, passages numbered within the context window
 answerability.py  do the passages state the answer: constraints, the model's verdict
 grounding.py  citations, declines, grounding per sentence, the quote in each source

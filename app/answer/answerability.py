@@ -93,5 +93,6 @@ def answerable(
 
 
 def passage_label(p: Passage) -> str:
-    """What a passage says about itself and its subject: file name, heading, text."""
-    return f"{p.source}\n{p.heading}\n{p.text}"
+    """What a passage says about itself and its subject: file name, document title,
+    heading, text."""
+    return f"{p.source}\n{p.title}\n{p.heading}\n{p.text}"

@@ -113,7 +113,7 @@ def test_prompt_fits_the_context_window(
     long = [
         Passage(f"d{i}.txt", "大模型" * 200, 0, 600, None, "", [f"c{i}"], i) for i in range(1, 4)
     ]
-    messages, kept = answerer._prompt("问题？", "zh", [Message("user", "早先的问题")], long)
+    messages, kept = answerer.prompt("问题？", "zh", [Message("user", "早先的问题")], long)
     total = sum(len(m.content) for m in messages)
     budget = 900 - notes_settings.llm.max_new_tokens
     assert total <= budget and len(kept) >= 1
@@ -146,7 +146,7 @@ def test_cross_language_prompt_carries_the_translation(
     notes_settings: Settings, embedder: Embedder, scripted: Any
 ) -> None:
     answerer = _answerer(notes_settings, embedder, scripted)
-    messages, _ = answerer._prompt(
+    messages, _ = answerer.prompt(
         "How many e-books?", "en", [], [BOOKCORPUS], hint="BookCorpus包含多少本电子书？"
     )
     assert "BookCorpus包含多少本电子书？" in messages[-1].content
@@ -157,7 +157,7 @@ def test_question_comes_before_and_after_the_passages(
     notes_settings: Settings, embedder: Embedder, scripted: Any
 ) -> None:
     answerer = _answerer(notes_settings, embedder, scripted)
-    messages, _ = answerer._prompt("BookCorpus 有多少本书？", "zh", [], [BOOKCORPUS])
+    messages, _ = answerer.prompt("BookCorpus 有多少本书？", "zh", [], [BOOKCORPUS])
     user = messages[-1].content
     assert user.startswith("问题：BookCorpus 有多少本书？\n\n资料：\n[1] a.txt")
     assert user.endswith("\n问题：BookCorpus 有多少本书？")

@@ -202,3 +202,33 @@ def test_an_off_topic_question_is_refused_by_retrieval_with_its_figures(
     assert final.refusal.stage == "retrieval"
     assert final.refusal.scores["relevance"] < final.refusal.scores["threshold"]
     assert scripted.judged == [] and scripted.requests == []
+
+
+# A plain-text note whose first line is its title; the sentence that answers is far
+# below it, in a chunk that never repeats the title.
+TITLED = {
+    "team.txt": "TeamNotes\n\n收集团队的周会记录和学习资料\n\n周会记录\n\n"
+    + "".join(
+        f"第{i}周例会讨论了服务器机房的温度记录和备份磁带的轮换安排。\n\n" for i in range(120)
+    )
+    + "学习资料\n\n团队推荐的入门课程是吴恩达的机器学习课程。\n",
+}
+
+
+def test_a_question_naming_the_document_by_its_title_is_answered(
+    tmp_path: Any, index_of: Any, embedder: Embedder
+) -> None:
+    docs = tmp_path / "titled"
+    docs.mkdir()
+    for name, text in TITLED.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings: Settings = index_of([docs], "titled-index")
+    answerer = _answerer(settings, embedder, ExtractiveGenerator())
+    final = answerer.ask("TeamNotes 里推荐的入门课程是什么？")
+    assert final.checks["constraints"] == ["TeamNotes"]
+    assert not final.refused, final.refusal
+    assert "吴恩达" in final.answer
+    # The passage it cites has the title only as its document's (before, it was refused
+    # as not naming TeamNotes).
+    assert final.sources and all("TeamNotes" not in s.text for s in final.sources)
+    assert final.checks["missing"] == [] and final.checks["cited_missing"] == []

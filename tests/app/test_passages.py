@@ -3,6 +3,8 @@ within the configured gap), cut from the document's own text."""
 
 from __future__ import annotations
 
+from app.answer.answerability import passage_label
+from app.names import constraints, missing_from
 from app.passages import assemble, passages_for
 from app.settings import RetrievalSettings
 from ingest.documents import Chunk, Hit, Origin
@@ -53,8 +55,37 @@ def test_without_the_document_text_a_merged_passage_keeps_every_chunk() -> None:
     assert passages[0].text == DOC[0:104] + "\n" + "第二步。"
 
 
+class Documents:
+    """An index's documents as assembling reads them (the real one is ingest.reader)."""
+
+    def __init__(self, titles: dict[str, str]) -> None:
+        self.titles = titles
+
+    def document_text(self, source: str) -> str | None:
+        return TEXTS.get(source)
+
+    def document_title(self, source: str) -> str:
+        return self.titles.get(source, "")
+
+
 def test_passages_for_reads_the_retrieval_settings() -> None:
     hits = [hit(100, 104, 2), hit(154, 158, 1)]
-    assert len(passages_for(hits, TEXTS.get, RetrievalSettings())) == 2
-    assert len(passages_for(hits, TEXTS.get, RetrievalSettings(merge_gap=50))) == 1
-    assert len(passages_for(hits, TEXTS.get, RetrievalSettings(merge_adjacent=False))) == 2
+    documents = Documents({})
+    assert len(passages_for(hits, documents, RetrievalSettings())) == 2
+    assert len(passages_for(hits, documents, RetrievalSettings(merge_gap=50))) == 1
+    assert len(passages_for(hits, documents, RetrievalSettings(merge_adjacent=False))) == 2
+
+
+def test_a_passage_carries_its_documents_title_for_the_name_checks() -> None:
+    # The question names the document; the chunk that answers is deep inside it and
+    # never repeats the title.
+    hits = [hit(100, 104, 1), hit(154, 158, 2)]
+    wanted = constraints("TeamNotes 笔记里第一步是什么？")
+    assert wanted == ["TeamNotes"]
+    untitled = passages_for(hits, Documents({}), RetrievalSettings())
+    assert missing_from(wanted, [passage_label(p) for p in untitled]) == ["TeamNotes"]
+    titled = passages_for(hits, Documents({"a.txt": "TeamNotes"}), RetrievalSettings())
+    assert [p.title for p in titled] == ["TeamNotes", "TeamNotes"]
+    assert missing_from(wanted, [passage_label(p) for p in titled]) == []
+    merged = passages_for(hits, Documents({"a.txt": "TeamNotes"}), RetrievalSettings(merge_gap=50))
+    assert [p.title for p in merged] == ["TeamNotes"]
