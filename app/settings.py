@@ -122,6 +122,10 @@ class LLMSettings(BaseModel):
     top_p: float = Field(1.0, gt=0, le=1)
     repetition_penalty: float = Field(1.1, ge=0.5, le=2)
     threads: int | None = Field(None, ge=1)
+    # llama_cpp: prompts are evaluated in blocks of this many tokens, and a later prompt
+    # reuses only whole blocks of an earlier one, so an answer does not depend on the
+    # questions asked before it (app/llm/llama_cpp.py). 0: reuse every matching token.
+    prompt_block: int = Field(64, ge=0, le=4096)
     # "process": llama_cpp and transformers run in a supervised worker process, so a
     # native crash costs one request, not the server; "none": in this process (bench).
     isolation: Literal["process", "none"] = "process"

@@ -146,3 +146,35 @@ def test_the_verdict_is_read_from_the_models_probabilities(make: Any) -> None:
     assert sum(stated) == pytest.approx(1.0) and 0 < stated[0] < 1
     assert again[0] == pytest.approx(stated[0], abs=0.02)
     assert stated[0] > unrelated[0]
+
+
+NOTES = MODEL.parents[1] / "notes"
+
+
+@pytest.mark.slow
+def test_the_same_question_gets_the_same_verdict_and_answer_whatever_came_before() -> None:
+    if not MODEL.is_file():
+        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    generator = make_local_generator(
+        LLMSettings(model_path=str(MODEL), context_window=2048, max_new_tokens=24)
+    )
+    note = next(NOTES.glob("003_*.txt")).read_text(encoding="utf-8")
+
+    def ask(text: str, question: str) -> tuple[list[float] | None, str]:
+        # Prompts longer than one of llama.cpp's batches, over one system prompt.
+        messages = [
+            Message("system", "你是一个助手，只根据资料回答。"),
+            Message("user", f"资料：\n{text}\n问题：{question}"),
+        ]
+        request, options = verdict_request(messages)
+        verdict = generator.judge(request, options)  # then the answer on its prefix
+        return verdict, complete(generator, GenerationRequest(messages))
+
+    first = ask(note[:1200], "WinoGrande 有多少个问题？")
+    ask(note[1500:2600], "什么是MMLU？")
+    again = ask(note[:1200], "WinoGrande 有多少个问题？")
+    assert first[1]
+    # Bit for bit. With every matching token reused (llm.prompt_block 0) the second
+    # verdict was 0.3768 against the first's 0.3783 on the development machine.
+    assert again == first
