@@ -33,6 +33,8 @@ from ingest.errors import InputError, ModelUnavailableError
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
+# At most this many tokens of an answer's prompt follow what it shares with its verdict's.
+_ANSWER_TAIL = 8
 INSTALL_HINT = "run `make install` (it builds llama-cpp-python for a named CPU level)"
 FETCH_HINT = "run `make install` or `notesqa models fetch`"
 
@@ -111,11 +113,20 @@ class LlamaCppGenerator:
     def _after_verdict(self, tokens: list[int]) -> int:
         """An answer right after its verdict keeps every token the two prompts share: the
         verdict's prompt was evaluated from whole blocks, so what the answer then reads
-        depends on the question alone, and it costs the few tokens after the passages."""
+        depends on the question alone, and it costs the few tokens after the passages.
+
+        Only the answer's own prompt qualifies: the verdict's without its question, they
+        differ in the closing turn markers alone (6 tokens with the default model's
+        template). Any other prompt right after a verdict (the next question's, when the
+        verdict refused) would depend on the question before it, and reads whole blocks.
+        """
         judged, self._judged = self._judged, None
         if judged is None or not self._settings.prompt_block:
             return self._reusable(tokens)
-        return max(self._reusable(tokens), _common_prefix(judged, tokens))
+        shared = _common_prefix(judged, tokens)
+        if len(tokens) - shared > _ANSWER_TAIL:
+            return self._reusable(tokens)
+        return max(self._reusable(tokens), shared)
 
     def _chat_tokens(self, request: GenerationRequest) -> list[int]:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
