@@ -128,6 +128,15 @@ class LlamaCppGenerator:
             return self._reusable(tokens)
         return max(self._reusable(tokens), shared)
 
+    def _evaluated(self, prompt: list[int], kept: int, block: int) -> int:
+        """How much of the context a later prompt may treat as read from whole blocks,
+        after ``prompt`` was evaluated from ``kept``: all of it when it started at a block;
+        past the verdict's whole blocks, what it kept of the verdict holds for this prompt
+        only. Nothing, should llama-cpp-python have tokenized the prompt otherwise."""
+        if self._llm.input_ids[: len(prompt)].tolist() != prompt:
+            return 0
+        return len(prompt) if kept % block == 0 else kept
+
     def _chat_tokens(self, request: GenerationRequest) -> list[int]:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -176,10 +185,9 @@ class LlamaCppGenerator:
                 ),
             )
             try:
-                for chunk in chunks:
-                    # The first piece comes after the prompt. Past the verdict's whole
-                    # blocks, what it reused of the verdict holds for this prompt only.
-                    self._prompted = len(prompt) if kept % block == 0 else kept
+                for n, chunk in enumerate(chunks):
+                    if n == 0:  # the first piece comes after the prompt was evaluated
+                        self._prompted = self._evaluated(prompt, kept, block)
                     if request.cancelled:
                         return
                     content = chunk["choices"][0]["delta"].get("content")
