@@ -26,11 +26,16 @@ from ingest.errors import InputError, ModelUnavailableError
 MODEL = Path(__file__).resolve().parents[3] / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
-@pytest.mark.slow
-def test_streams_a_short_answer_from_the_default_model() -> None:
+def _needs_model() -> None:
+    """Skip, saying how to get them, without the default model or llama-cpp-python."""
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+
+
+@pytest.mark.slow
+def test_streams_a_short_answer_from_the_default_model() -> None:
+    _needs_model()
     generator = make_local_generator(
         LLMSettings(model_path=str(MODEL), context_window=1024, max_new_tokens=16)
     )
@@ -50,9 +55,7 @@ def test_streams_a_short_answer_from_the_default_model() -> None:
 
 @pytest.mark.slow
 def test_a_prompt_longer_than_the_context_is_an_input_error() -> None:
-    if not MODEL.is_file():
-        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    _needs_model()
     # In the worker: the child's InputError arrives as an InputError here.
     generator = make_generator(LLMSettings(model_path=str(MODEL), context_window=256))
     too_long = GenerationRequest(messages=[Message("user", "向量检索 " * 300)])
@@ -85,9 +88,7 @@ def test_english_question_over_the_chinese_notes_gets_a_cited_english_answer(
 ) -> None:
     """The whole cross-language path with the real model: translation for retrieval, a
     Chinese draft, its check, the translation back."""
-    if not MODEL.is_file():
-        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    _needs_model()
     llm = notes_settings.llm.model_copy(
         update={"backend": "llama_cpp", "model_path": str(MODEL), "max_new_tokens": 96}
     )
@@ -111,9 +112,7 @@ def test_english_question_over_the_chinese_notes_gets_a_cited_english_answer(
 @pytest.mark.parametrize("make", [make_local_generator, make_generator])
 @pytest.mark.slow
 def test_the_verdict_is_read_from_the_models_probabilities(make: Any) -> None:
-    if not MODEL.is_file():
-        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    _needs_model()
     generator = make(LLMSettings(model_path=str(MODEL), context_window=2048, max_new_tokens=32))
     passage = Passage(
         "netease.txt",
@@ -153,9 +152,7 @@ NOTES = MODEL.parents[1] / "notes"
 
 @pytest.mark.slow
 def test_the_same_question_gets_the_same_verdict_and_answer_whatever_came_before() -> None:
-    if not MODEL.is_file():
-        pytest.skip(f"{MODEL} is absent; run `notesqa models fetch` (or `make install`)")
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    _needs_model()
     generator = make_local_generator(
         LLMSettings(model_path=str(MODEL), context_window=2048, max_new_tokens=24)
     )
