@@ -252,26 +252,36 @@ def _verdict_times(
     worker: SupervisedGenerator, messages: Sequence[Message], runs: int
 ) -> dict[str, float]:
     """Model time of a refusal the verdict decides, from a cold cache (``cold_s``: the
-    whole prompt pass and the verdict), and of the verdict itself once the answer's
-    prompt is in llama.cpp's cache (``cached_s``: the tokens of its question)."""
+    whole prompt pass and the verdict); what the verdict adds to the pass the answer
+    needs anyway (``own_s``: ``cold_s`` less the answer's prompt pass alone, also from
+    a cold cache; the service reads the verdict's prompt first and the answer reuses it);
+    and the verdict once the answer's prompt is in llama.cpp's cache (``cached_s``: the
+    tokens of its question, and the end of the prompt past its last whole block of
+    ``llm.prompt_block`` tokens, read again)."""
     from app.answer.answerability import verdict_request
     from app.llm.base import GenerationRequest, complete
 
     request, options = verdict_request(messages)
+    answer = GenerationRequest(list(messages), max_new_tokens=1)
     cold: list[float] = []
+    alone: list[float] = []
     cached: list[float] = []
     for _ in range(runs):
         _flush(worker)
         t0 = time.perf_counter()
         worker.judge(request, options)
         cold.append(time.perf_counter() - t0)
+        _flush(worker)
         # The answer's prompt alone (one token generated), then the verdict on top of it.
-        complete(worker, GenerationRequest(list(messages), max_new_tokens=1))
+        t0 = time.perf_counter()
+        complete(worker, answer)
+        alone.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         worker.judge(request, options)
         cached.append(time.perf_counter() - t0)
     return {
         "cold_s": round(statistics.median(cold), 3),
+        "own_s": round(statistics.median(cold) - statistics.median(alone), 3),
         "cached_s": round(statistics.median(cached), 3),
     }
 
@@ -385,9 +395,10 @@ def _print(r: dict[str, Any]) -> None:
         ],
         [
             "refusal by verdict, model time",
-            f"{verdict['cold_s']:.3f} s with the prompt pass, "
-            f"{verdict['cached_s']:.3f} s for the verdict itself",
+            f"{verdict['cold_s']:.3f} s with the prompt pass, of which the verdict adds "
+            f"{verdict['own_s']:.3f} s",
         ],
+        ["verdict on the answer's read prompt", f"{verdict['cached_s']:.3f} s"],
         ["served decode", "-" if rate is None else f"{rate:.1f} tok/s"],
         [
             "peak RSS server + worker",

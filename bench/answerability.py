@@ -339,7 +339,7 @@ def _normalise(record: dict[str, Any], product: str | None) -> dict[str, Any]:
     made when it used another: its value stands for the product's verdict.
     """
     from app.answer.asked import missed
-    from app.answer.grounding import MARKER
+    from app.answer.citations import MARKER
     from app.evaluate import REFUSAL_TYPES
     from app.names import constraints, missing_from
 

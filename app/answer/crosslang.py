@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from app.answer.grounding import MARKER, check_citations
+from app.answer.citations import MARKER, check_citations
 from app.answer.run import Run
 from app.answer.types import Answer, Progress
 from app.lang import refusal

@@ -12,8 +12,8 @@ from app.answer import (
     grounding_score,
     supported_sentences,
 )
-from app.answer.grounding import added_to, claim_of
 from app.answer.prompt import build_prompt
+from app.answer.support import added_to, claim_of
 from app.llm.base import Message
 from app.passages import Passage
 from app.settings import Settings
