@@ -1,9 +1,10 @@
 """Citation markers and quotes: which passages an answer cites, and the sentence of each
 that supports it.
 
-A small model often cites [2] for what it read in [1], or a number no passage has; the
-markers are fixed before any check reads them (``check_citations``), and each cited
-passage is returned with the sentence that best supports the answer (``source_of``).
+A small model often cites [2] for what it read in [1], or [6] when there are five
+passages; the markers are fixed before any check reads them (``check_citations``), and
+each cited passage is returned with the sentence that best supports the answer
+(``source_of``).
 """
 
 from __future__ import annotations
