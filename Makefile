@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The CPU level llama.cpp is compiled for (scripts/llama_build.sh): never the build host's
-# own unless asked. x86-64-v3 runs on any AVX2 machine; avx512 and native are opt-ins.
+# own unless asked. x86-64-v3 runs on any AVX2 machine; x86-64 (any x86-64), avx512 and
+# native are opt-ins.
 LLAMA_CPU ?= $(if $(filter x86_64 amd64,$(shell uname -m)),x86-64-v3,generic)
 LLAMA_STAMP := $(VENV)/.llama-$(LLAMA_CPU)
 CHECK_STAMP := $(VENV)/.model-checked-$(LLAMA_CPU)

@@ -36,12 +36,16 @@ case "$level" in
   avx512)     # opt-in: + AVX-512 F/CD/VL/DQ/BW and VNNI (Cascade Lake, Ice Lake, Zen 4 on)
     args="$common $v3 -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX_VNNI=OFF"
     args+=" -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_BF16=OFF" ;;
+  x86-64)     # opt-in: any x86-64 CPU, SSE2 only (Atom/Celeron/Pentium without AVX2, pre-2013)
+    args="$common -DGGML_SSE42=OFF -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF"
+    args+=" -DGGML_BMI2=OFF -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF"
+    args+=" -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF" ;;
   generic)    # not x86-64 (arm64): llama.cpp's portable defaults for that architecture
     args="$common" ;;
   native)     # opt-in: whatever the build host has, AMX included; only for that machine
     args="-DGGML_NATIVE=ON" ;;
   *)
-    echo "unknown LLAMA_CPU=$level; use x86-64-v3 (default), avx512, native or generic" >&2
+    echo "unknown LLAMA_CPU=$level; use x86-64-v3 (default), x86-64, avx512, native or generic" >&2
     exit 2 ;;
 esac
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.llm.crash import describe_exit, llama_build
+from app.llm.crash import describe_exit, llama_build, rebuild_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "llama_build.sh"
@@ -26,7 +26,7 @@ def _args(level: str) -> list[str]:
     return done.stdout.split()
 
 
-@pytest.mark.parametrize("level", ["x86-64-v3", "avx512", "generic"])
+@pytest.mark.parametrize("level", ["x86-64-v3", "x86-64", "avx512", "generic"])
 def test_portable_levels_never_build_native_or_amx(level: str) -> None:
     args = _args(level)
     assert "-DGGML_NATIVE=OFF" in args
@@ -43,6 +43,21 @@ def test_the_default_level_is_x86_64_v3_without_avx512() -> None:
     assert "-DGGML_AVX512=ON" in _args("avx512")
     makefile = (ROOT / "Makefile").read_text()
     assert "x86-64-v3,generic" in makefile  # what `make install` picks on x86-64
+
+
+def test_the_x86_64_baseline_turns_every_extension_off() -> None:
+    # ggml turns AVX/AVX2/FMA/F16C on by itself when GGML_NATIVE is off: each is named.
+    args = _args("x86-64")
+    for flag in ("SSE42", "AVX", "AVX2", "FMA", "F16C", "BMI2", "AVX_VNNI", "AVX512"):
+        assert f"-DGGML_{flag}=OFF" in args
+    assert not [a for a in args if a.endswith("=ON")]
+
+
+def test_the_rebuild_advice_fits_the_cpu_that_crashed() -> None:
+    v3 = {"sse2", "avx", "avx2", "fma", "f16c", "bmi2"}
+    assert rebuild_command(v3 | {"amx_tile"}) == "make install LLAMA_CPU=x86-64-v3"
+    assert rebuild_command({"sse2", "sse4_2", "avx"}) == "make install LLAMA_CPU=x86-64"
+    assert rebuild_command(set()) == "make install LLAMA_CPU=x86-64-v3"  # flags unknown
 
 
 def test_an_unknown_level_is_one_clear_error() -> None:
@@ -68,6 +83,6 @@ def test_the_installed_llama_cpp_reports_no_amx_unless_opted_in() -> None:
 def test_a_sigill_names_the_cpu_and_the_rebuild_command() -> None:
     line = describe_exit(-4, pid=123)
     assert line.startswith("the model worker (pid 123) died from SIGILL")
-    assert "make install LLAMA_CPU=x86-64-v3" in line and "amx_tile" in line
+    assert rebuild_command() in line and "amx_tile" in line
     assert "OOM" in describe_exit(-9)
     assert describe_exit(3) == "the model worker exited with status 3"

@@ -24,7 +24,8 @@ FLAGS_THAT_MATTER = (
     "amx_int8",
     "amx_bf16",
 )
-REBUILD = "make install LLAMA_CPU=x86-64-v3"
+# What the default level, x86-64-v3, needs beyond any x86-64 CPU (scripts/llama_build.sh).
+V3_FLAGS = ("avx", "avx2", "fma", "f16c", "bmi2")
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
@@ -42,6 +43,16 @@ def cpu_summary(flags: set[str] | None = None) -> str:
     if not have:
         return "CPU flags unknown"
     return "CPU: " + " ".join(f"{f}{'+' if f in have else '-'}" for f in FLAGS_THAT_MATTER)
+
+
+def rebuild_command(flags: set[str] | None = None) -> str:
+    """The build that runs on this CPU: the default level, or the SSE2 baseline when the
+    CPU lacks what the default needs (a pre-2013 or low-power x86-64 without AVX2).
+    Unknown flags (not Linux, not x86) keep the default advice."""
+    have = cpu_flags() if flags is None else flags
+    if have and "sse2" in have and not all(f in have for f in V3_FLAGS):
+        return "make install LLAMA_CPU=x86-64"
+    return "make install LLAMA_CPU=x86-64-v3"
 
 
 def llama_build() -> dict[str, str]:
@@ -71,7 +82,8 @@ def describe_exit(code: int, *, pid: int | None = None) -> str:
         name = f"signal {-code}"
     why = {
         "SIGILL": "illegal instruction: this llama.cpp build uses CPU instructions this "
-        f"machine cannot run ({cpu_summary()}; {build_summary()}); rebuild with `{REBUILD}`",
+        f"machine cannot run ({cpu_summary()}; {build_summary()}); rebuild with "
+        f"`{rebuild_command()}`",
         "SIGKILL": "killed: by the kernel's OOM killer if nobody else sent it; the model "
         "needs more free memory (or a smaller llm.context_window / model)",
         "SIGSEGV": "the model crashed (segmentation fault)",
