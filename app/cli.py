@@ -1,5 +1,5 @@
-"""The ``notesqa`` command: build, search, info, serve, ask, models fetch|check; ``kb``
-(app.cli_kb) and ``eval`` (app.cli_eval) live beside it.
+"""The ``notesqa`` command: search, info, serve, ask; ``build`` (app.cli_build), ``kb``
+(app.cli_kb), ``models`` (app.cli_models) and ``eval`` (app.cli_eval) live beside it.
 
 Each command builds the settings once, calls the same plain functions the HTTP routes
 call, and turns a ``NotesQAError`` into one ``error:`` line and a non-zero exit.
@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from app.cli_build import build_cmd
 from app.cli_common import (
     ConfigOpt,
     IndexOpt,
@@ -36,7 +27,8 @@ from app.cli_common import (
 )
 from app.cli_eval import evaluate_cmd
 from app.cli_kb import kb_app
-from ingest.errors import ConfigError, InputError
+from app.cli_models import models_app
+from ingest.errors import ConfigError
 
 app = typer.Typer(
     add_completion=False,
@@ -44,102 +36,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Ask questions over your notes, with cited answers from a local model.",
 )
-models_app = typer.Typer(no_args_is_help=True, help="Manage the local model files.")
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
-
-
-class _RichProgress:
-    """One bar per build stage."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task: Any = None
-
-    def start(self, stage: str, total: int) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, completed=self._progress.tasks[-1].total)
-        self._task = self._progress.add_task(stage, total=max(total, 1))
-        if total == 0:
-            self._progress.update(self._task, completed=1)
-
-    def advance(self, n: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, n)
-
-
-@app.command()
-def build(
-    paths: Annotated[
-        list[Path] | None, typer.Argument(help="files and folders (default: docs_dir)")
-    ] = None,
-    index: IndexOpt = None,
-    full: Annotated[bool, typer.Option("--full", help="re-embed everything")] = False,
-    config: ConfigOpt = None,
-) -> None:
-    """Ingest files and folders into the index (incremental: unchanged files are reused)."""
-
-    def body() -> None:
-        from app.library import Library
-        from app.wiring import embedder_from
-
-        settings = cli_settings(config, index)
-        library = Library(settings)
-        name = settings.index_name
-        if not paths and not library.exists(name):
-            raise InputError(
-                f"no knowledge base named {name!r}: create it with `notesqa kb create {name}`, "
-                "or name the files and folders to build it from"
-            )
-        # On a small CPU box a build next to a running server cuts its generation speed
-        # twenty-fold: build at low priority, and on one thread while a server is up.
-        os.nice(10)
-        if library.serving_pids() and settings.embedding.threads is None:
-            embedding = settings.embedding.model_copy(update={"threads": 1})
-            settings = settings.model_copy(update={"embedding": embedding})
-            err.print("a server is running on this index: building on one thread")
-        embedder = embedder_from(settings)
-        with Progress(
-            TextColumn("{task.description:>6}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=False,
-        ) as bar:
-            report = library.build(
-                name,
-                embedder=embedder,
-                paths=paths,
-                full=full,
-                progress=_RichProgress(bar),
-                settings=settings,
-            )
-        rate = report.embedded_chunks / report.seconds if report.seconds else 0.0
-        cached = (
-            f", {report.cached_chunks} from the embedding cache" if report.cached_chunks else ""
-        )
-        out.print(
-            f"index [bold]{report.index}[/bold] ({report.version})\n"
-            f"  documents: {len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
-            f"{len(report.failed)} failed\n"
-            f"  chunks: {report.chunks} in index, {report.embedded_chunks} embedded{cached}\n"
-            f"  time: {report.seconds:.1f} s, {rate:.1f} chunks/s",
-            highlight=False,
-        )
-        for note in report.notes:
-            out.print(f"  note: {note}", highlight=False)
-        for path, reason in report.skipped:
-            out.print(f"  skipped {path}: {reason}", highlight=False)
-        for path, reason in report.failed:
-            out.print(f"  [red]failed[/red] {path}: {reason}", highlight=False)
-        if not report.ok:
-            raise typer.Exit(1)
-
-    run_body(body)
+app.command("build")(build_cmd)
 
 
 @app.command()
@@ -361,41 +260,6 @@ def ask(
             )
         timings = ", ".join(f"{name} {secs:.2f}s" for name, secs in final.timings.items())
         err.print(f"[dim]{final.model}: {timings}[/dim]", highlight=False)
-
-    run_body(body)
-
-
-@models_app.command("fetch")
-def models_fetch(config: ConfigOpt = None) -> None:
-    """Download and verify the default GGUF model into models_dir (skipped when present)."""
-
-    def body() -> None:
-        from app.models_fetch import fetch_default_model
-
-        settings = cli_settings(config)
-        path = fetch_default_model(settings.models_dir, progress=lambda m: err.print(m))
-        out.print(f"model ready: {path}")
-
-    run_body(body)
-
-
-@models_app.command("check")
-def models_check(config: ConfigOpt = None) -> None:
-    """Run the configured model once in a worker process on a long prompt.
-
-    Catches a llama.cpp build this CPU cannot run (it dies by SIGILL at the first long
-    prompt): the error line names the signal, the CPU flags and the rebuild command.
-    """
-
-    def body() -> None:
-        from app.llm import LOCAL_BACKENDS
-        from app.llm.selfcheck import check_model
-
-        settings = cli_settings(config)
-        if settings.llm.backend not in LOCAL_BACKENDS:
-            out.print(f"llm.backend is {settings.llm.backend}: no local model to check")
-            return
-        out.print(check_model(settings.llm).summary(), highlight=False)
 
     run_body(body)
 

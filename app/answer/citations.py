@@ -4,7 +4,7 @@ that supports it.
 A small model often cites [2] for what it read in [1], or [6] when there are five
 passages; the markers are fixed before any check reads them (``check_citations``), and
 each cited passage is returned with the sentence that best supports the answer
-(``source_of``).
+(``sources_of``).
 """
 
 from __future__ import annotations
@@ -56,9 +56,15 @@ def check_citations(answer: str, passages: Sequence[str]) -> tuple[str, list[int
     return text.strip(), cited
 
 
-def source_of(n: int, p: Passage, answer: str) -> Source:
-    """The cited passage, with the sentence that best supports the answer as its quote."""
-    start, end = _best_sentence(p.text, answer)
+def sources_of(cited: Sequence[int], passages: Sequence[Passage], answer: str) -> list[Source]:
+    """The cited passages (numbered from 1), each with the sentence that best supports the
+    answer as its quote."""
+    wanted = bigrams(MARKER.sub(" ", answer))
+    return [_source(n, passages[n - 1], wanted) for n in cited]
+
+
+def _source(n: int, p: Passage, wanted: set[str]) -> Source:
+    start, end = _best_sentence(p.text, wanted)
     return Source(
         n,
         p.source,
@@ -79,8 +85,9 @@ def source_of(n: int, p: Passage, answer: str) -> Source:
 _SENTENCE = re.compile(r"[^。！？；!?\n]+[。！？；!?]?")
 
 
-def _best_sentence(text: str, answer: str) -> tuple[int, int]:
-    wanted = bigrams(MARKER.sub(" ", answer))
+def _best_sentence(text: str, wanted: set[str]) -> tuple[int, int]:
+    """The span of ``text``'s sentence that shares the most of ``wanted`` (the answer's
+    bigrams); (0, 0) when none shares any."""
     best, span = 0, (0, 0)
     for m in _SENTENCE.finditer(text):
         score = len(wanted & bigrams(m.group()))

@@ -20,7 +20,7 @@ from typing import Any
 
 from app.answer.answerability import passage_label
 from app.answer.asked import asked_for, missed
-from app.answer.citations import MARKER, check_citations, source_of
+from app.answer.citations import MARKER, check_citations, sources_of
 from app.answer.support import grounding_score, supported_sentences
 from app.answer.types import Answer, Refusal
 from app.lang import bigrams, refusal
@@ -89,11 +89,10 @@ def check_answer(
     if cfg.grounding_action != "off":
         kept = supported_sentences(text, texts, threshold=cfg.grounding_threshold, question=query)
         if not kept:
-            score = grounding_score(text, texts, query)
             if cfg.grounding_action == "refuse":
                 return refused(
                     "no sentence of the answer is supported by the passages",
-                    grounding=score,
+                    grounding=grounding_score(text, texts, query),
                     threshold=cfg.grounding_threshold,
                 )
             flagged = True
@@ -120,7 +119,7 @@ def check_answer(
         if reason and cfg.grounding_action == "refuse":
             return refused(reason, grounding=score, missing=missing, asked=asked)
         flagged = flagged or reason is not None
-    sources = [source_of(n, passages[n - 1], text) for n in cited]
+    sources = sources_of(cited, passages, text)
     answer = Answer(text, False, sources, model, timings, flagged, score, query)
     answer.checks["cited_missing"] = missing
     answer.checks["asked"] = asked
