@@ -29,20 +29,11 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import _answer_timing as timing  # imports _common first
 import _common  # before anything from the project: offline models, `ingest` unshadowed
-
-if TYPE_CHECKING:
-    from llama_cpp import Llama
-
-    from app.answer import Answerer
-    from app.llm.base import GenerationRequest, Generator, Message
-    from app.llm.llama_cpp import LlamaCppGenerator
-    from app.llm.supervised import SupervisedGenerator
-    from app.settings import LLMSettings
 
 # A Chinese question the index answers at length (about 200 tokens with the default model),
 # so the decode rate is measured over a real answer, not a five-token one.
@@ -52,39 +43,6 @@ TARGET_VERDICT_RATIO = 1.15  # answerability may add at most 15% to TTFT
 # Decoding speed settles within a few dozen tokens; stopping there keeps a run short on
 # a busy machine, where llama.cpp may decode at a few tokens per second.
 DECODE_TOKENS = 128
-
-
-class RecordingGenerator:
-    """Keeps the requests it is given and generates nothing.
-
-    The answerer hands it the exact messages it would send the model; ``stream`` yields
-    no text, so that warm-up costs no prompt evaluation, and gives no verdict.
-    """
-
-    writes_text = True
-    judges = False
-
-    def __init__(self, inner: Generator) -> None:
-        self.inner = inner
-        self.requests: list[GenerationRequest] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def context_window(self) -> int:
-        return self.inner.context_window
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def judge(self, request: GenerationRequest, options: Sequence[str]) -> list[float] | None:
-        return None
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        self.requests.append(request)
-        return iter(())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             runs=args.runs,
             decode_tokens=args.decode_tokens,
         )
-    except _Fail as exc:
+    except timing.Fail as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -117,10 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _print(result)
     return 0
-
-
-class _Fail(Exception):
-    """A reason to stop that the user can act on."""
 
 
 def _bench(
@@ -139,15 +93,17 @@ def _bench(
     try:
         settings = load_settings(config)
         if settings.llm.backend != "llama_cpp":
-            raise _Fail(f"llm.backend is {settings.llm.backend!r}; this bench times llama_cpp")
+            raise timing.Fail(
+                f"llm.backend is {settings.llm.backend!r}; this bench times llama_cpp"
+            )
         if settings.llm.isolation != "process":
-            raise _Fail("llm.isolation is not 'process': this bench times the served worker")
+            raise timing.Fail("llm.isolation is not 'process': this bench times the served worker")
         store = store_from(settings)
         if store.current_path() is None:
-            raise _Fail(f"no index at {store.root}: run `notesqa build` first")
+            raise timing.Fail(f"no index at {store.root}: run `notesqa build` first")
         items = {item.id: item for item in load_set(set_file)}
         if question_id not in items:
-            raise _Fail(f"no question {question_id!r} in {set_file}")
+            raise timing.Fail(f"no question {question_id!r} in {set_file}")
         question = items[question_id].question
         kb = KnowledgeBase(settings)
         loaded = kb.load()
@@ -155,25 +111,25 @@ def _bench(
         assert isinstance(worker, SupervisedGenerator)  # llama_cpp + process, checked above
         worker.wait_ready()
     except NotesQAError as exc:
-        raise _Fail(str(exc)) from exc
+        raise timing.Fail(str(exc)) from exc
 
     # Untimed warm-up: the recorder captures the messages the answerer builds for this
     # question (and warms the embedder); a one-token completion pages the model in.
-    recorder = RecordingGenerator(worker)
+    recorder = timing.RecordingGenerator(worker)
     warm = Answerer(settings=settings, search=loaded.search, generator=recorder)
     warm.ask(question)
     if not recorder.requests:
-        raise _Fail(f"{question_id} is refused at retrieval, the model is never called")
+        raise timing.Fail(f"{question_id} is refused at retrieval, the model is never called")
     messages = recorder.requests[-1].messages
-    _flush(worker)
+    timing.flush(worker)
     server_rss = _common.rss_mb("self", "VmHWM")  # before this process loads a model of its own
 
     try:
         bare_generator = make_local_generator(settings.llm.model_copy(update={"isolation": "none"}))
     except NotesQAError as exc:
-        raise _Fail(str(exc)) from exc
+        raise timing.Fail(str(exc)) from exc
     assert isinstance(bare_generator, LlamaCppGenerator)
-    llm = _llama(bare_generator)
+    llm = timing.llama_of(bare_generator)
     llm.create_completion("你好", max_tokens=1)
 
     # The same service without the answerability verdict: what the verdict adds to TTFT.
@@ -191,16 +147,16 @@ def _bench(
         order = paths[n % 3 :] + paths[: n % 3]
         for path in order:
             if path == "served":
-                _flush(worker)  # the worker's cache now holds another chat
-                served.append(_served_run(loaded.answerer, question, worker, decode_tokens))
+                timing.flush(worker)  # the worker's cache now holds another chat
+                served.append(timing.served_run(loaded.answerer, question, worker, decode_tokens))
             elif path == "unjudged":
-                _flush(worker)
-                plain.append(_served_run(unjudged, question, worker, decode_tokens))
+                timing.flush(worker)
+                plain.append(timing.served_run(unjudged, question, worker, decode_tokens))
             else:
                 llm.reset()  # forget the evaluated prompt: no prefix-cache hit
-                ttft, prompt_tokens = _bare_run(llm, messages, settings.llm)
+                ttft, prompt_tokens = timing.bare_run(llm, messages, settings.llm)
                 bare.append(ttft)
-    verdict = _verdict_times(worker, messages, runs)
+    verdict = timing.verdict_times(worker, messages, runs)
     worker_rss = _common.rss_mb(str(worker.pid), "VmHWM") if worker.pid else 0.0
     kb.close()
 
@@ -218,7 +174,7 @@ def _bench(
     return {
         "model": worker.name,
         "threads": llm.n_threads,
-        "llama_build": _llama_build(),
+        "llama_build": timing.llama_build_level(),
         "question_id": question_id,
         "question": question,
         "prompt_tokens": prompt_tokens,
@@ -246,127 +202,6 @@ def _bench(
             "total": round(server_rss + worker_rss, 1),
         },
     }
-
-
-def _verdict_times(
-    worker: SupervisedGenerator, messages: Sequence[Message], runs: int
-) -> dict[str, float]:
-    """Model time of a refusal the verdict decides, from a cold cache (``cold_s``: the
-    whole prompt pass and the verdict); what the verdict adds to the pass the answer
-    needs anyway (``own_s``: ``cold_s`` less the answer's prompt pass alone, also from
-    a cold cache; the service reads the verdict's prompt first and the answer reuses it);
-    and the verdict once the answer's prompt is in llama.cpp's cache (``cached_s``: the
-    tokens of its question, and the end of the prompt past its last whole block of
-    ``llm.prompt_block`` tokens, read again)."""
-    from app.answer.answerability import verdict_request
-    from app.llm.base import GenerationRequest, complete
-
-    request, options = verdict_request(messages)
-    answer = GenerationRequest(list(messages), max_new_tokens=1)
-    cold: list[float] = []
-    alone: list[float] = []
-    cached: list[float] = []
-    for _ in range(runs):
-        _flush(worker)
-        t0 = time.perf_counter()
-        worker.judge(request, options)
-        cold.append(time.perf_counter() - t0)
-        _flush(worker)
-        # The answer's prompt alone (one token generated), then the verdict on top of it.
-        t0 = time.perf_counter()
-        complete(worker, answer)
-        alone.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        worker.judge(request, options)
-        cached.append(time.perf_counter() - t0)
-    return {
-        "cold_s": round(statistics.median(cold), 3),
-        "own_s": round(statistics.median(cold) - statistics.median(alone), 3),
-        "cached_s": round(statistics.median(cached), 3),
-    }
-
-
-def _flush(worker: SupervisedGenerator) -> None:
-    from app.llm.base import GenerationRequest, Message, complete
-
-    complete(worker, GenerationRequest([Message("user", "你好")], max_new_tokens=1))
-
-
-def _served_run(
-    answerer: Answerer, question: str, generator: Generator, limit: int
-) -> dict[str, Any]:
-    """TTFT and decode speed of ``Answerer.stream``, measured as a streaming client sees them."""
-    from app.answer import Answer
-
-    pieces: list[str] = []
-    first = last = 0.0
-    events = answerer.stream(question)
-    start = time.perf_counter()  # the stream's body, retrieval included, starts at next()
-    for event in events:
-        now = time.perf_counter()
-        if isinstance(event, Answer):
-            if not pieces:
-                why = event.refusal.reason if event.refusal else event.answer
-                raise _Fail(f"the answerer did not write an answer ({why})")
-            break
-        if not isinstance(event, str):
-            continue  # a stage beginning (app.answer.Progress), not a word
-        if not pieces:
-            first = now
-        pieces.append(event)
-        last = now
-        if limit and len(pieces) >= limit:
-            break  # enough to measure decoding; closing stops llama.cpp like a hang-up
-    close = getattr(events, "close", None)  # typed as an Iterator, in fact a generator
-    if close is not None:
-        close()
-    # Retokenizing the text counts what was decoded (a piece can hold several tokens
-    # when llama.cpp holds back an incomplete UTF-8 character).
-    text = "".join(pieces)
-    tokens = generator.count_tokens(text)
-    rate = (tokens - 1) / (last - first) if tokens > 1 and last > first else None
-    return {
-        "ttft_s": round(first - start, 3),
-        "tokens": tokens,
-        "decode_tok_s": round(rate, 2) if rate is not None else None,
-        "text": text,
-    }
-
-
-def _bare_run(llm: Llama, messages: Sequence[Message], settings: LLMSettings) -> tuple[float, int]:
-    """Time to the first streamed token, with the arguments ``LlamaCppGenerator`` passes."""
-    chat: Any = [{"role": m.role, "content": m.content} for m in messages]
-    t0 = time.perf_counter()
-    chunks: Any = llm.create_chat_completion(
-        messages=chat,
-        max_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        repeat_penalty=settings.repetition_penalty,
-        stream=True,
-    )
-    ttft = None
-    for chunk in chunks:
-        if chunk["choices"][0]["delta"].get("content"):
-            ttft = time.perf_counter() - t0
-            break
-    chunks.close()
-    if ttft is None:
-        raise _Fail("the bare model call produced no text")
-    # Stopped right after the first sample: what llama.cpp evaluated is the prompt.
-    return ttft, int(llm.n_tokens)
-
-
-def _llama(generator: LlamaCppGenerator) -> Llama:
-    # LlamaCppGenerator has no public handle on its Llama; the bench needs one to clear
-    # the prompt cache and to send the bare request through the very same instance.
-    return generator._llm
-
-
-def _llama_build() -> str:
-    from app.llm.crash import llama_build
-
-    return llama_build().get("level", "unknown")
 
 
 def _print(r: dict[str, Any]) -> None:
