@@ -80,10 +80,14 @@ def describe_exit(code: int, *, pid: int | None = None) -> str:
         name = signal.Signals(-code).name
     except ValueError:
         name = f"signal {-code}"
+    if name == "SIGILL":  # only then are the CPU's flags and the build read, once each
+        flags = cpu_flags()
+        return (
+            f"{who} died from {name}: illegal instruction: this llama.cpp build uses CPU "
+            f"instructions this machine cannot run ({cpu_summary(flags)}; {build_summary()}); "
+            f"rebuild with `{rebuild_command(flags)}`"
+        )
     why = {
-        "SIGILL": "illegal instruction: this llama.cpp build uses CPU instructions this "
-        f"machine cannot run ({cpu_summary()}; {build_summary()}); rebuild with "
-        f"`{rebuild_command()}`",
         "SIGKILL": "killed: by the kernel's OOM killer if nobody else sent it; the model "
         "needs more free memory (or a smaller llm.context_window / model)",
         "SIGSEGV": "the model crashed (segmentation fault)",
