@@ -90,7 +90,8 @@ def milvus_figures(vectors: np.ndarray, queries: np.ndarray, tmp: Path) -> dict[
     """Milvus Lite, written and searched as a build and the server do (flat index)."""
     from ingest.documents import Chunk
     from ingest.manifest import Manifest
-    from ingest.milvus_store import MilvusStore, close_client
+    from ingest.milvus_client import close_client
+    from ingest.milvus_store import MilvusStore
     from ingest.vector_index import VectorIndexOptions
     from ingest.vector_store import MilvusOptions, StoreOptions
 
@@ -141,7 +142,7 @@ def hybrid_figures(
     from app.wiring import retriever_from, store_from
     from ingest.documents import Chunk
     from ingest.manifest import DocumentRecord, Manifest, now_iso
-    from ingest.milvus_store import close_client
+    from ingest.milvus_client import close_client
     from ingest.store import NewVersion
 
     settings = load_settings(None).model_copy(update={"index_dir": tmp})

@@ -27,13 +27,11 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import uuid
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Collection, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -41,6 +39,7 @@ from ingest.documents import Chunk
 from ingest.embed import Vectors
 from ingest.errors import ConfigError, StoreUnavailableError
 from ingest.manifest import Manifest
+from ingest.milvus_client import client_for, errors, public_uri, verified, why
 from ingest.vector_store import Backend, MilvusOptions, StoreOptions
 
 log = logging.getLogger(__name__)
@@ -49,88 +48,6 @@ _BATCH = 1000  # rows per insert or read-back: well under gRPC's 64 MB message l
 _MAX_TOP_K = 16_384  # Milvus's limit on a search's k
 _VARCHAR = 65_535  # bytes, Milvus's largest VARCHAR
 _PATH = 4_096  # bytes, for sources and headings (PATH_MAX)
-
-_clients: dict[tuple[str, str | None], Any] = {}
-_clients_lock = threading.Lock()
-# Collections found intact, by (uri, name): versions never change, so once is enough.
-_verified: set[tuple[str, str]] = set()
-
-
-def is_lite(uri: str) -> bool:
-    return uri.endswith(".db") and "://" not in uri
-
-
-def public_uri(uri: str) -> str:
-    """``uri`` without a user name or password in it: what a manifest may record."""
-    if "@" not in uri or "://" not in uri:
-        return uri
-    parts = urlsplit(uri)
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=host))
-
-
-def client_for(options: MilvusOptions) -> Any:
-    """The process's one client for a Milvus (Lite file or server), connected on first use."""
-    key = (options.uri, options.token)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = _connect(options)
-        return client
-
-
-def close_client(uri: str) -> None:
-    """Close the clients of ``uri``; for a Milvus Lite file also its embedded server in
-    this process, so another process may open the file."""
-    with _clients_lock:
-        for key in [k for k in _clients if k[0] == uri]:
-            with suppress(Exception):
-                _clients.pop(key).close()
-        _verified.difference_update({v for v in _verified if v[0] == uri})
-        if is_lite(uri):
-            from milvus_lite.server_manager import server_manager_instance
-
-            server_manager_instance.release_server(uri)
-
-
-def _connect(options: MilvusOptions) -> Any:
-    try:
-        from pymilvus import MilvusClient
-    except ImportError as exc:
-        raise StoreUnavailableError(
-            "store.backend is milvus but pymilvus is not installed: "
-            "pip install 'notesqa[milvus]' (make install does)"
-        ) from exc
-    if is_lite(options.uri):
-        Path(options.uri).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return MilvusClient(uri=options.uri, token=options.token or "")
-    except Exception as exc:  # pymilvus raises its own exceptions and gRPC's
-        if is_lite(options.uri):
-            raise StoreUnavailableError(
-                f"cannot open the Milvus Lite file {options.uri}: it serves one process at a "
-                "time and another one has it open (a running `notesqa serve`?); rebuild from "
-                "the API (POST /api/kbs/{kb}/rebuild) or stop that process, or run a Milvus "
-                "server (store.milvus_uri: http://host:19530)"
-            ) from exc
-        raise StoreUnavailableError(f"cannot reach Milvus at {options.uri}: {_why(exc)}") from exc
-
-
-@contextmanager
-def _errors(uri: str) -> Iterator[None]:
-    """Milvus's and gRPC's exceptions as the domain error (HTTP 503, one CLI line)."""
-    try:
-        yield
-    except StoreUnavailableError:
-        raise
-    except Exception as exc:
-        if type(exc).__module__.split(".")[0] not in {"pymilvus", "grpc", "milvus_lite"}:
-            raise
-        raise StoreUnavailableError(f"Milvus at {uri}: {_why(exc)}") from exc
-
-
-def _why(exc: Exception) -> str:
-    return str(getattr(exc, "message", None) or exc)[:200]
 
 
 class MilvusStore:
@@ -164,7 +81,7 @@ class MilvusStore:
         client = client_for(milvus)
         name = self.scope + uuid.uuid4().hex[:12]
         kind = self.options.vectors.kind_for(len(chunks))
-        with _errors(milvus.uri):
+        with errors(milvus.uri):
             schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("row", DataType.INT64, is_primary=True)
             schema.add_field("vec", DataType.FLOAT_VECTOR, dim=manifest.dim)
@@ -182,7 +99,7 @@ class MilvusStore:
             else:
                 index.add_index("vec", index_type="FLAT", metric_type="IP")
         try:
-            with _errors(milvus.uri):
+            with errors(milvus.uri):
                 client.create_collection(name, schema=schema, index_params=index)
                 for start in range(0, len(chunks), _BATCH):
                     part = chunks[start : start + _BATCH]
@@ -206,7 +123,7 @@ class MilvusStore:
         milvus = self._options_for(manifest)
         client = client_for(milvus)
         name = manifest.vector_store["collection"]
-        with _errors(milvus.uri):
+        with errors(milvus.uri):
             client.load_collection(name)
         return MilvusReader(
             client,
@@ -220,16 +137,16 @@ class MilvusStore:
     def problem(self, folder: Path, manifest: Manifest) -> str | None:
         milvus = self._options_for(manifest)
         name = manifest.vector_store.get("collection", "")
-        if (milvus.uri, name) in _verified:
+        if (milvus.uri, name) in verified:
             return None
         client = client_for(milvus)
-        with _errors(milvus.uri):
+        with errors(milvus.uri):
             if not name or not client.has_collection(name):
                 return f"its Milvus collection {name or '(none)'} is missing"
             rows = int(client.get_collection_stats(name).get("row_count", 0))
         if rows != manifest.chunks:
             return f"its Milvus collection {name} holds {rows} of {manifest.chunks} rows"
-        _verified.add((milvus.uri, name))
+        verified.add((milvus.uri, name))
         return None
 
     def drop(self, manifest: Manifest) -> None:
@@ -240,14 +157,14 @@ class MilvusStore:
         try:
             milvus = self._options_for(manifest)
             client_for(milvus).drop_collection(name)
-            _verified.discard((milvus.uri, name))
+            verified.discard((milvus.uri, name))
         except Exception as exc:
-            log.warning("could not drop Milvus collection %s: %s", name, _why(exc))
+            log.warning("could not drop Milvus collection %s: %s", name, why(exc))
 
     def sweep(self, keep: Collection[str]) -> None:
         milvus = self._options_for(None)
         client = client_for(milvus)
-        with _errors(milvus.uri):
+        with errors(milvus.uri):
             for name in client.list_collections():
                 if name.startswith(self.scope) and name not in keep:
                     client.drop_collection(name)
@@ -297,7 +214,7 @@ class MilvusReader:
         k = min(k, self.count if rows is None else len(rows), _MAX_TOP_K)
         if k <= 0:
             return []
-        with _errors(self.uri):
+        with errors(self.uri):
             found = self.client.search(
                 self.collection,
                 data=[np.asarray(query, dtype=np.float32).reshape(-1).tolist()],
@@ -313,7 +230,7 @@ class MilvusReader:
             return np.zeros((0, self.dim), dtype=np.float32)
         got: dict[int, list[float]] = {}
         wanted = sorted(set(int(r) for r in rows))
-        with _errors(self.uri):
+        with errors(self.uri):
             for start in range(0, len(wanted), _BATCH):
                 part = wanted[start : start + _BATCH]
                 for hit in self.client.query(

@@ -29,7 +29,8 @@ def build(
 
 def collections_of(store: IndexStore) -> set[str]:
     """The Milvus collections of ``store``'s index (its own name prefix)."""
-    from ingest.milvus_store import MilvusStore, client_for
+    from ingest.milvus_client import client_for
+    from ingest.milvus_store import MilvusStore
 
     assert store.options.milvus is not None
     scope = MilvusStore(store.options, index_root=store.root).scope

@@ -41,7 +41,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Milvus Lite file (embedded Milvus, no server) for the session's store tests;
     each index's collections are apart by the index folder's hash."""
-    from ingest.milvus_store import close_client
+    from ingest.milvus_client import close_client
 
     uri = str(tmp_path_factory.mktemp("milvus") / "milvus.db")
     yield uri

@@ -16,7 +16,7 @@ from building import build, collections_of, named_collections
 
 from ingest.embed import Embedder
 from ingest.errors import IndexMismatchError, IndexNotFoundError, InputError
-from ingest.milvus_store import close_client
+from ingest.milvus_client import close_client
 from ingest.store import IndexStore, StoreOptions
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,6 +22,7 @@ from building import build, collections_of, named_collections
 from live import Server
 from typer.testing import CliRunner
 
+import ingest.milvus_client as milvus_client
 import ingest.milvus_store as milvus_store
 import ingest.store
 from app.cli import app
@@ -29,7 +30,8 @@ from app.settings import StoreSettings, load_settings
 from ingest.embed import Embedder
 from ingest.errors import StoreUnavailableError
 from ingest.keyword import KeywordIndex
-from ingest.milvus_store import MilvusStore, client_for
+from ingest.milvus_client import client_for
+from ingest.milvus_store import MilvusStore
 from ingest.store import IndexStore
 from ingest.vector_store import MilvusOptions, StoreOptions
 
@@ -61,7 +63,7 @@ def store(tmp_path: Path, options: StoreOptions) -> IndexStore:
 def _as_a_new_process_sees_it() -> None:
     """Forget which versions were found intact (a restarted server asks again)."""
     ingest.store._VECTORS_OK.clear()
-    milvus_store._verified.clear()
+    milvus_client.verified.clear()
 
 
 def test_each_version_is_a_collection_and_pruning_drops_it(
@@ -283,7 +285,7 @@ def test_cli_and_api_on_milvus(
 
 
 def test_a_manifest_never_records_credentials_in_the_uri() -> None:
-    assert milvus_store.public_uri("https://user:secret@milvus.example:19530/db") == (
+    assert milvus_client.public_uri("https://user:secret@milvus.example:19530/db") == (
         "https://milvus.example:19530/db"
     )
-    assert milvus_store.public_uri("/srv/indexes/milvus.db") == "/srv/indexes/milvus.db"
+    assert milvus_client.public_uri("/srv/indexes/milvus.db") == "/srv/indexes/milvus.db"

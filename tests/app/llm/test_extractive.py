@@ -3,12 +3,11 @@ from __future__ import annotations
 from app.lang import refusal
 from app.llm import make_generator
 from app.llm.base import GenerationRequest, Generator, Message, complete
+from app.llm.extract_terms import bigrams, question_terms
 from app.llm.extractive import (
     MAX_ANSWER_CHARS,
     ExtractiveGenerator,
     best_sentences,
-    bigrams,
-    question_terms,
     split_sentences,
 )
 from app.settings import LLMSettings
