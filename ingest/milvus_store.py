@@ -18,7 +18,8 @@ BM25, neighbouring chunks and previews.
 
 **Milvus Lite** (``milvus-lite``; a URI that is a path ending in ``.db``) is embedded
 and serves one process at a time: a second process (``notesqa build`` beside a running
-server) gets a clear error naming the ways out.
+server) gets a clear error naming the ways out. The connections, and Milvus's errors as
+the domain error, are ``milvus_client``'s.
 """
 
 from __future__ import annotations
