@@ -25,7 +25,10 @@ _NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve"
 
 _TIME = re.compile(
     r"什么时候|何时|哪一?年|哪一?天|几月|几号|几点|什么时间|哪个月|(?:时间|日期)\s*[？?]?\s*$|"
-    r"\bwhen\b|\bwhat (?:year|date|day|time)\b|\bwhich (?:year|date|day)\b",
+    # English "when" asks for a time only as "when did / was / were": in "when does the
+    # else clause run" it asks for a condition, and in "recommended when building an LLM"
+    # or "When tuning a model…, how many passes" it asks nothing.
+    r"\bwhen\s+(?:did|was|were)\b|\bwhat (?:year|date|day|time)\b|\bwhich (?:year|date|day)\b",
     re.IGNORECASE,
 )
 _FIGURE = re.compile(

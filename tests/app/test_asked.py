@@ -22,6 +22,11 @@ from app.answer.asked import asked_for, figures, gives_figure
         ("它覆盖了多少个学科？分为几个难度等级？", "figure"),
         ("卡塔尔世界杯是阿根廷队第几次夺冠", "figure"),
         ("How many e-books does BookCorpus contain?", "figure"),
+        ("In which year did Google publish the Transformer? When did BERT appear?", "time"),
+        # "when" in a clause, or asking for a condition: not a time.
+        ("Which choices are recommended when building an LLM?", None),
+        ("When tuning a model on a million examples, how many epochs are enough?", "figure"),
+        ("When does the else clause of a while loop run?", None),
         # A list, a name, a reason: the answer's form says nothing.
         ("入门学习大模型的路径分为哪几个阶段？", None),
         ("《七人乐队》的导演是谁？", None),
