@@ -128,7 +128,7 @@ async function ask(question, { retry = false } = {}) {
   }
   // Answers and refusals are kept; a stopped or failed one is not (it can be asked again).
   const id = await chatId;
-  if (turn.final && id && shown === state.conversation) keep(turn, id);
+  if (turn.final && id && shown === state.conversation) turn.keeping = keep(turn, id);
 }
 
 async function keep(turn, id) {
@@ -167,6 +167,8 @@ function editTurn(turn) {
     for (const old of gone) old.remove();
     closePassage({ restoreFocus: false });
     const id = chats.current();
+    // A turn still being kept would land after the cut and come back: wait for it first.
+    await Promise.all(gone.map((old) => old.keeping));
     const first = gone.find((old) => old.storedId);
     if (id && first) await chats.truncate(id, first.storedId).catch(() => {});
     ask(question);

@@ -28,6 +28,7 @@ export class Turn {
     this.started = performance.now();
     this.timer = null;
     this.storedId = null; // the turn's id on the server (or in the browser), once kept
+    this.keeping = null; // the promise of keeping it, while that is under way
     this.feedback = null; // {rating, comment}
 
     const label = clip(question, LABEL_CHARS);

@@ -6,6 +6,7 @@ server, the real index and embedder; the extractive generator, as in all browser
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from live import ServerProcess
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -115,14 +116,31 @@ def test_editing_an_earlier_question_asks_it_again_and_drops_what_followed(
 ) -> None:
     page = open_page()
     ask(page, "LoRA 是什么？", 1)
+    kept(page)
+    # The second answer is still being kept when the first question is edited (its POST
+    # is held here): the cut must wait for it, or it lands afterwards and comes back.
+    held: list[Route] = []
+    turns = re.compile(r"/api/conversations/[^/?]+/turns\?")
+    page.route(
+        turns,
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
     ask(page, "它有什么优点？", 2)
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
     page.get_by_role("button", name="编辑问题：LoRA 是什么？").click()
     editor = page.get_by_role("textbox", name="编辑")
     expect(editor).to_have_value("LoRA 是什么？")
     editor.fill("Transformer 是谁提出的？")
     editor.press("Enter")
+    held[0].continue_()
+    page.unroute(turns)  # the edited question's answer is kept as usual
     expect(page.locator(DONE)).to_have_count(1, timeout=60_000)
     expect(page.locator(".msg--user .msg__bubble")).to_have_text(["Transformer 是谁提出的？"])
+    kept(page)
 
     conversation = page.evaluate("localStorage.getItem('notesqa.chat.default')")
     detail = httpx.get(f"{server_url}/api/conversations/{conversation}").json()
