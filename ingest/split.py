@@ -35,13 +35,20 @@ _MIN_SECTION = 40  # characters; below this a section is folded into the next on
 _SENTENCE_END = re.compile(r"[。！？；!?]+[”’」』\"')）]*|\.(?=\s)|\n+")
 
 
+# The version of the rules that turn a document's text into chunks (cleaning, headings,
+# breadcrumbs, sentence splitting). Bump it with any change to what chunks a document
+# gives: the manifest records it, and a build that finds another one re-splits and
+# re-embeds every document instead of keeping the old chunks of the unchanged ones.
+SPLIT_RULES = 1
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkingOptions:
     size: int = 300
     overlap: int = 60
 
     def as_dict(self) -> dict[str, int]:
-        return {"size": self.size, "overlap": self.overlap}
+        return {"size": self.size, "overlap": self.overlap, "rules": SPLIT_RULES}
 
 
 @dataclass(slots=True)

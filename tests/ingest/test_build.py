@@ -440,3 +440,35 @@ def test_documents_stream_through_read_and_their_texts_are_spooled_to_disk(
     (docs / "c.html").unlink()
     build(store, embedder, docs)
     assert "低秩矩阵" in (store.load().document_text("b.txt") or "")
+
+
+def test_changed_split_rules_re_split_every_document(
+    docs: Path, store: IndexStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged files keep their chunks only while the rules that made them are the same."""
+    import ingest.split
+
+    first = build(store, embedder, docs)
+    assert store.read_manifest().chunking == {"size": 300, "overlap": 60, "rules": 1}
+    monkeypatch.setattr(ingest.split, "SPLIT_RULES", 2)
+    again = build(store, embedder, docs)
+    # Every file read and split again (the embedding cache still spares unchanged texts).
+    assert again.unchanged == [] and sorted(again.added) == sorted(first.added)
+    assert any(n.startswith("chunking changed") for n in again.notes)
+    assert store.read_manifest().chunking["rules"] == 2
+
+
+def test_an_index_from_before_the_rules_version_is_reused(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    import json
+
+    build(store, embedder, docs)
+    version = store.current_path()
+    assert version is not None
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    manifest["chunking"] = {"size": 300, "overlap": 60}  # as such a build wrote it
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    counting = CountingEmbedder(embedder)
+    again = build(store, counting, docs)
+    assert counting.embedded == [] and sorted(again.unchanged) == ["a.md", "b.txt", "c.html"]
