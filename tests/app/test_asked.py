@@ -18,6 +18,8 @@ from app.answer.asked import asked_for, figures, gives_figure
         ("神舟十六号是什么时候发射的？", "time"),
         ("《阿凡达：水之道》国内上映日期", "time"),
         ("When was GLM-130B released?", "time"),
+        ("When did Meta release LLaMA?", "time"),
+        ("When were the Chinchilla scaling laws published?", "time"),
         ("2021年中国外贸进出口规模是多少美元", "figure"),
         ("它覆盖了多少个学科？分为几个难度等级？", "figure"),
         ("卡塔尔世界杯是阿根廷队第几次夺冠", "figure"),
