@@ -15,92 +15,31 @@ written (``server.conversations: browser``, or a read-only folder) every call ra
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.clean import one_line
+from app.chat_records import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    SUMMARY_QUERY,
+    TURN_QUERY,
+    Conversation,
+    StoredTurn,
+    reply_json,
+    title_of,
+    turn_from_row,
+)
 from ingest.errors import ChatsUnavailableError, NotFoundError, TooLargeError
 from ingest.store import now_iso
 
 FILE = "conversations.sqlite"
-SCHEMA_VERSION = 1  # PRAGMA user_version; a file of a newer notesqa is not written
-TITLE_CHARS = 120  # a title made from the first question is clipped to this
 MAX_CONVERSATIONS = 1000  # per owner and knowledge base
 MAX_TURNS = 500  # per conversation
 RATINGS = ("up", "down")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    title TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    touched INTEGER NOT NULL DEFAULT 0 -- orders the list: timestamps tie within a second
-);
-CREATE INDEX IF NOT EXISTS conversations_owner ON conversations (owner, touched);
-CREATE TABLE IF NOT EXISTS turns (
-    id TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    question TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    rating TEXT,
-    comment TEXT NOT NULL DEFAULT '',
-    rated_at TEXT
-);
-CREATE INDEX IF NOT EXISTS turns_conversation ON turns (conversation_id, seq);
-"""
-_TURN = "SELECT id, seq, question, reply, created_at, rating, comment, rated_at FROM turns"
-_SUMMARY = (
-    "SELECT c.id, c.title, c.created_at, c.updated_at, "
-    "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) FROM conversations c"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    id: str
-    title: str
-    created_at: str
-    updated_at: str
-    turns: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredTurn:
-    id: str
-    seq: int
-    question: str
-    reply: dict[str, Any]
-    created_at: str
-    rating: str | None = None
-    comment: str = ""
-    rated_at: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        feedback = None
-        if self.rating is not None:
-            feedback = {"rating": self.rating, "comment": self.comment, "at": self.rated_at}
-        return {
-            "id": self.id,
-            "question": self.question,
-            "reply": self.reply,
-            "created_at": self.created_at,
-            "feedback": feedback,
-        }
-
-
-def title_of(question: str) -> str:
-    """A conversation's title from its first question: one line, clipped."""
-    return one_line(question, TITLE_CHARS)
 
 
 class ChatStore:
@@ -116,7 +55,7 @@ class ChatStore:
     def conversations(self, owner: str) -> list[Conversation]:
         with self._db() as db:
             rows = db.execute(
-                f"{_SUMMARY} WHERE c.owner = ? ORDER BY c.touched DESC", (owner,)
+                f"{SUMMARY_QUERY} WHERE c.owner = ? ORDER BY c.touched DESC", (owner,)
             ).fetchall()
         return [Conversation(*row) for row in rows]
 
@@ -181,7 +120,7 @@ class ChatStore:
             db.execute(
                 "INSERT INTO turns (id, conversation_id, seq, question, reply, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (turn.id, conversation_id, turn.seq, question, _json(reply), now),
+                (turn.id, conversation_id, turn.seq, question, reply_json(reply), now),
             )
             self._touch(db, conversation_id, now)
         return turn
@@ -210,8 +149,8 @@ class ChatStore:
                 "UPDATE turns SET rating = ?, comment = ?, rated_at = ? WHERE id = ?",
                 (rating, comment if rating else "", now_iso() if rating else None, turn_id),
             )
-            row = db.execute(f"{_TURN} WHERE id = ?", (turn_id,)).fetchone()
-        return _turn(row)
+            row = db.execute(f"{TURN_QUERY} WHERE id = ?", (turn_id,)).fetchone()
+        return turn_from_row(row)
 
     def rated(self) -> list[tuple[StoredTurn, list[StoredTurn]]]:
         """Every turn with feedback, of every owner, with the turns before it in its
@@ -267,7 +206,7 @@ class ChatStore:
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"written by a newer notesqa (schema {version})")
-        db.executescript(_SCHEMA)
+        db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._ready = True
 
@@ -297,12 +236,14 @@ class ChatStore:
         return int(row[0])
 
     def _conversation(self, db: sqlite3.Connection, conversation_id: str) -> Conversation:
-        row = db.execute(f"{_SUMMARY} WHERE c.id = ?", (conversation_id,)).fetchone()
+        row = db.execute(f"{SUMMARY_QUERY} WHERE c.id = ?", (conversation_id,)).fetchone()
         return Conversation(*row)
 
     def _turns(self, db: sqlite3.Connection, conversation_id: str) -> list[StoredTurn]:
-        rows = db.execute(f"{_TURN} WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
-        return [_turn(row) for row in rows]
+        rows = db.execute(
+            f"{TURN_QUERY} WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
+        )
+        return [turn_from_row(row) for row in rows]
 
     def _touch(self, db: sqlite3.Connection, conversation_id: str, now: str) -> None:
         db.execute(
@@ -310,25 +251,3 @@ class ChatStore:
             "touched = (SELECT MAX(touched) + 1 FROM conversations) WHERE id = ?",
             (now, conversation_id),
         )
-
-
-def _json(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _turn(row: tuple[Any, ...]) -> StoredTurn:
-    turn_id, seq, question, reply, created_at, rating, comment, rated_at = row
-    try:
-        data = json.loads(reply)
-    except ValueError:
-        data = {}
-    return StoredTurn(
-        turn_id,
-        int(seq),
-        question,
-        data if isinstance(data, dict) else {},
-        created_at,
-        rating,
-        comment or "",
-        rated_at,
-    )

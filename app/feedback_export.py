@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from app.chat_store import StoredTurn
+from app.chat_records import StoredTurn
 from app.lang import detect_lang
 
 QUOTE_CHARS = 200  # evidence taken from a passage without a known quote: its start

@@ -13,7 +13,8 @@ Layout of ``indexes/<name>/``::
         chunks.sqlite       documents (cleaned text) and chunks (text, offsets, page, heading)
         keyword/            BM25 index over the same rows (``ingest.keyword``)
     .tmp-<id>/              a build in progress (removed by the next build if it crashed)
-    .lock                   held by a running build
+    .lock                   held by a running build (``ingest.index_locks``)
+    .serving-<pid>          left by a server serving it (ditto)
 
 A build writes a whole new version in a temporary folder, renames it into place and only
 then points CURRENT at it, so a crash, ``kill -9`` or error at any moment leaves the
@@ -24,27 +25,22 @@ is, and ``serving()`` says why.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunk_table import CHUNK_TABLE, write_chunk_table
 from ingest.documents import Chunk
 from ingest.embed import Vectors
-from ingest.errors import (
-    BuildInProgressError,
-    IndexDamagedError,
-    IndexMismatchError,
-    IndexNotFoundError,
-)
+from ingest.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
+from ingest.index_locks import build_lock, build_running, mark_serving, serving_pids
 from ingest.integrity import file_checksums, problem_of
 from ingest.manifest import FORMAT_VERSION, READABLE_FORMATS, DocumentRecord, Manifest, now_iso
 from ingest.reader import LoadedIndex
@@ -194,34 +190,13 @@ class IndexStore:
                 f"({type(exc).__name__}: {str(exc)[:120]}): {fix}"
             ) from exc
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive build lock; released by the OS even when the build is killed."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise BuildInProgressError(
-                    f"another build of index {self.name} is running; wait for it to finish"
-                ) from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def lock(self) -> AbstractContextManager[None]:
+        """The exclusive build lock (``ingest.index_locks``)."""
+        return build_lock(self.root)
 
     def locked(self) -> bool:
         """Whether a build holds the lock now (a probe: it may change right after)."""
-        path = self.root / ".lock"
-        if not path.exists():
-            return False
-        with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
+        return build_running(self.root)
 
     def publish(self, new: NewVersion) -> Path:
         """Write a complete new version and switch CURRENT to it. Call under ``lock()``."""
@@ -266,24 +241,11 @@ class IndexStore:
 
     # A running server marks the index it serves, so a build can yield the CPU to it.
     def mark_serving(self, pid: int) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        marker = self.root / f".serving-{pid}"
-        marker.touch()
-        return marker
+        return mark_serving(self.root, pid)
 
     def serving_pids(self) -> list[int]:
         """Live processes serving this index (stale markers of dead ones are ignored)."""
-        pids = []
-        for marker in self.root.glob(".serving-*"):
-            try:
-                pid = int(marker.name.rsplit("-", 1)[1])
-                os.kill(pid, 0)
-            except (ValueError, ProcessLookupError):
-                continue
-            except PermissionError:  # alive, another user's
-                pass
-            pids.append(pid)
-        return pids
+        return serving_pids(self.root)
 
     def remove(self) -> None:
         """Delete the whole index: every version, with vectors kept outside its folder

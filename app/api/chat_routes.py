@@ -25,7 +25,7 @@ from app.api.schemas import (
     StoredTurnOut,
     TurnCreate,
 )
-from app.chat_store import Conversation, StoredTurn
+from app.chat_records import Conversation, StoredTurn
 from app.feedback_export import as_jsonl, eval_items
 from app.library import DEFAULT
 

@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { clip, getJson } from "./util.js";
 
 const LOCAL_KEY = "notesqa.chats."; // + kb: the browser-only conversations
-const TITLE_CHARS = 120; // as the server clips them (app/chat_store.py)
+const TITLE_CHARS = 120; // as the server clips them (app/chat_records.py)
 const LOCAL_TURNS = 200; // per conversation in the browser (localStorage is ~5 MB)
 
 const titleOf = (question) => clip(question, TITLE_CHARS);

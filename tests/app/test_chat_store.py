@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app import chat_store
+from app import chat_records, chat_store
 from app.chat_store import ChatStore
 from app.evaluate import load_set
 from app.feedback_export import eval_items
@@ -164,7 +164,7 @@ def test_a_damaged_or_newer_file_is_unavailable_not_a_crash(tmp_path: Path) -> N
     store = ChatStore(newer)
     store.create("", "q")
     with sqlite3.connect(newer) as db:
-        db.execute(f"PRAGMA user_version = {chat_store.SCHEMA_VERSION + 1}")
+        db.execute(f"PRAGMA user_version = {chat_records.SCHEMA_VERSION + 1}")
     with pytest.raises(ChatsUnavailableError, match="newer notesqa"):
         ChatStore(newer).conversations("")
     # An unexpected table shape fails inside a query: still unavailable, not a 500.
