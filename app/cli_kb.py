@@ -73,16 +73,18 @@ def delete(
     """Delete a knowledge base's index (its documents stay unless --purge)."""
 
     def body() -> None:
-        from app.library import Library
+        from app.library import LEFT_OUT, Library
 
         library = Library(cli_settings(config))
-        folder = library.docs_dir(name)
+        library.require(name)
         if not yes:
             typer.confirm(f"delete knowledge base {name!r}?", abort=True)
-        removed = library.delete(name, purge_documents=purge)
+        done = library.delete(name, purge_documents=purge)
         line = f"deleted knowledge base {name}"
-        if folder is not None and not removed:
-            line += f"; its documents stay in {folder}"
+        if done.folder is not None and not done.documents_removed:
+            line += f"; its documents stay in {done.folder}"
+        if done.left_out_of_default:
+            line += f", left out of the default one while {LEFT_OUT} is there"
         out.print(line, highlight=False, markup=False)
 
     run_body(body)

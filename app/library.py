@@ -4,7 +4,9 @@ A knowledge base is a named index under ``index_dir`` with a documents folder. T
 bundled ``default`` one indexes ``docs_dir``; one made with ``notesqa kb create NAME``
 or ``POST /api/kbs`` gets ``docs_dir/NAME/`` (or a folder named at creation), recorded
 in ``index_dir/NAME/kb.json``. Building ``default`` leaves out the folders of the other
-knowledge bases that lie inside ``docs_dir``, so no document is indexed twice.
+knowledge bases that lie inside ``docs_dir``, so no document is indexed twice, and those
+of deleted ones whose documents were kept (``LEFT_OUT``), so deleting a knowledge base
+never moves its documents into everyone's answers.
 
 ``Library`` serves them all from one process: each is loaded on its first question and
 shares the one embedder and generator (``app.service.Models``); past
@@ -34,6 +36,9 @@ from ingest.store import IndexStore, Manifest, now_iso
 
 DEFAULT = "default"
 META = "kb.json"
+# Left in the kept folder of a deleted knowledge base inside the default one's folder:
+# the default's builds leave that folder out while it is there (delete it to index them).
+LEFT_OUT = ".notesqa-deleted-kb"
 NAME = re.compile(KB_NAME)
 
 
@@ -44,6 +49,15 @@ def check_name(name: str) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What deleting a knowledge base did with its documents folder."""
+
+    folder: Path | None  # None: it was built from paths given to `notesqa build`
+    documents_removed: bool = False
+    left_out_of_default: bool = False  # kept inside the default's folder, marked LEFT_OUT
 
 
 @dataclass(slots=True)
@@ -150,6 +164,7 @@ class Library:
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / LEFT_OUT).unlink(missing_ok=True)  # a knowledge base's folder again
         root = self.settings.index_dir / name
         root.mkdir(parents=True, exist_ok=True)
         meta = {"name": name, "docs_dir": str(folder), "created_at": now_iso()}
@@ -158,10 +173,11 @@ class Library:
         tmp.replace(root / META)
         return self.info(name)
 
-    def delete(self, name: str, *, purge_documents: bool = False) -> bool:
+    def delete(self, name: str, *, purge_documents: bool = False) -> Deletion:
         """Remove a knowledge base's index (never ``default``'s); with
         ``purge_documents`` also its documents folder when notesqa made it
-        (``docs_dir/NAME``). True when the documents were removed."""
+        (``docs_dir/NAME``). Documents kept inside the default one's folder are marked
+        ``LEFT_OUT`` of it."""
         self.require(name)
         if name == DEFAULT:
             raise InputError("the default knowledge base cannot be deleted")
@@ -177,8 +193,20 @@ class Library:
         own = self.settings.docs_dir / name
         if purge_documents and folder is not None and folder.resolve() == own.resolve():
             shutil.rmtree(folder, ignore_errors=True)
-            return True
-        return False
+            return Deletion(folder, documents_removed=True)
+        default = self.docs_dir(DEFAULT)
+        if folder is None or default is None or not _within(folder, default):
+            return Deletion(folder)
+        try:
+            (folder / LEFT_OUT).write_text(
+                f"Knowledge base {name!r} was deleted on {now_iso()} and its documents kept: "
+                "notesqa's default knowledge base leaves this folder out while this file "
+                "is here.\n",
+                encoding="utf-8",
+            )
+        except OSError:  # gone already, or read-only: nothing is marked
+            return Deletion(folder)
+        return Deletion(folder, left_out_of_default=True)
 
     # ------------------------------------------------------------ serving
 
@@ -221,7 +249,7 @@ class Library:
 
     def sources(self, name: str) -> tuple[list[Path], list[Path]]:
         """The folders a build of ``name`` reads, and those inside them it leaves out
-        (other knowledge bases' folders within the default one's)."""
+        (other knowledge bases' folders within the default one's, and ``LEFT_OUT`` ones)."""
         folder = self.docs_dir(name)
         if folder is None:
             raise InputError(
@@ -230,10 +258,9 @@ class Library:
             )
         exclude: list[Path] = []
         if name == DEFAULT:
-            for other in self.names():
-                other_dir = self.docs_dir(other) if other != DEFAULT else None
-                if other_dir is not None and _inside(other_dir, folder):
-                    exclude.append(other_dir)
+            others = [self.docs_dir(other) for other in self.names() if other != DEFAULT]
+            exclude += [d for d in others if d is not None and _within(d, folder)]
+            exclude += [m.parent for m in folder.rglob(LEFT_OUT) if _within(m.parent, folder)]
         return [folder], exclude
 
     def build(
@@ -270,9 +297,8 @@ class Library:
         )
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
+def _within(path: Path, folder: Path) -> bool:
+    """Inside ``folder`` and not ``folder`` itself (a knowledge base made on the default
+    one's folder must not leave all of it out)."""
+    inner, outer = path.resolve(), folder.resolve()
+    return inner != outer and inner.is_relative_to(outer)

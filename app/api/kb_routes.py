@@ -46,8 +46,13 @@ def delete_kb(name: str, library: Lib, jobs: Jobs, purge: bool = False) -> dict[
     library.require(name)
     if jobs.running(name):
         raise BuildInProgressError(f"a rebuild of {name!r} is running; delete it afterwards")
-    removed = library.delete(name, purge_documents=purge)
-    return {"deleted": name, "documents_removed": removed}
+    done = library.delete(name, purge_documents=purge)
+    return {
+        "deleted": name,
+        "documents_removed": done.documents_removed,
+        # Kept inside the default's folder: its builds leave them out (app.library).
+        "documents_left_out_of_default": done.left_out_of_default,
+    }
 
 
 @router.get("/{name}")

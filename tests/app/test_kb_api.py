@@ -160,7 +160,16 @@ def test_create_upload_rebuild_ask_delete(admin: Server) -> None:
     hits = httpx.post(f"{url}/api/search", json={"query": "季度例会", "kb": "proj"}).json()["hits"]
     assert all(h["source"] != "memo.docx" for h in hits)
 
-    assert httpx.delete(f"{url}/api/kbs/proj", headers=AUTH).status_code == 200
+    deleted = httpx.delete(f"{url}/api/kbs/proj", headers=AUTH)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {
+        "deleted": "proj",
+        "documents_removed": False,
+        "documents_left_out_of_default": True,  # its folder is inside the default's
+    }
+    # Kept, its documents do not become the default one's to index.
+    listed = httpx.get(f"{url}/api/kbs/default/documents").json()["documents"]
+    assert listed and all(not d["source"].endswith("plan.txt") for d in listed), listed
     after = httpx.post(f"{url}/api/search", json={"query": "星河", "kb": "proj"})
     assert after.status_code == 404 and after.json()["error"]["code"] == "not_found"
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.library import DEFAULT, Library, check_name
+from app.library import DEFAULT, LEFT_OUT, Library, check_name
 from app.service import Models
 from app.settings import Settings
 from ingest.embed import Embedder
@@ -74,11 +74,36 @@ def test_delete_keeps_documents_unless_purged(library: Library) -> None:
     library.create("a")
     library.create("b")
     (library.settings.docs_dir / "a" / "x.txt").write_text("内容", encoding="utf-8")
-    assert library.delete("a") is False
+    kept = library.delete("a")
+    assert not kept.documents_removed and kept.folder == library.settings.docs_dir / "a"
     assert (library.settings.docs_dir / "a" / "x.txt").is_file()
     assert "a" not in library.names()
-    assert library.delete("b", purge_documents=True) is True
+    assert library.delete("b", purge_documents=True).documents_removed
     assert not (library.settings.docs_dir / "b").exists()
+
+
+def test_a_deleted_knowledge_bases_kept_documents_stay_out_of_the_default_one(
+    library: Library, embedder: Embedder, tmp_path: Path
+) -> None:
+    library.create("hr")
+    (library.settings.docs_dir / "hr" / "leave.txt").write_text(
+        "年假为每年十五天，需提前一周申请。", encoding="utf-8"
+    )
+    library.build("hr", embedder=embedder)
+    assert library.delete("hr").left_out_of_default
+    assert (library.settings.docs_dir / "hr" / LEFT_OUT).is_file()
+    built = library.build(DEFAULT, embedder=embedder)
+    assert built.added == ["a.md"]  # not hr/leave.txt: deleting hr exposed nothing
+    # Made again, it is a knowledge base's folder again: its own build reads it.
+    library.create("hr")
+    assert not (library.settings.docs_dir / "hr" / LEFT_OUT).exists()
+    assert library.build("hr", embedder=embedder).added == ["leave.txt"]
+    # Elsewhere, or on the default one's folder itself, nothing is marked.
+    library.create("away", docs_dir=tmp_path / "away")
+    assert not library.delete("away").left_out_of_default
+    library.create("same", docs_dir=library.settings.docs_dir)
+    assert not library.delete("same").left_out_of_default
+    assert library.build(DEFAULT, embedder=embedder).unchanged == ["a.md"]
 
 
 def test_loaded_knowledge_bases_are_bounded(library: Library, embedder: Embedder) -> None:
@@ -109,6 +134,7 @@ def test_cli_kb_list_create_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "team" in result.output and "1 documents" in result.output
     result = runner.invoke(app, ["kb", "delete", "team", "--yes", "--config", TEST_CONFIG])
     assert result.exit_code == 0 and "documents stay" in result.output
+    assert "left out of the default one" in result.output
     result = runner.invoke(app, ["build", "--index", "team", "--config", TEST_CONFIG])
     assert result.exit_code == 1 and "kb create team" in result.output
     result = runner.invoke(app, ["kb", "create", "../up", "--config", TEST_CONFIG])
