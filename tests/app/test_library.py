@@ -102,6 +102,7 @@ def test_a_deleted_knowledge_bases_kept_documents_stay_out_of_the_default_one(
     library.create("away", docs_dir=tmp_path / "away")
     assert not library.delete("away").left_out_of_default
     library.create("same", docs_dir=library.settings.docs_dir)
+    assert library.build(DEFAULT, embedder=embedder).unchanged == ["a.md"]  # not all out
     assert not library.delete("same").left_out_of_default
     assert library.build(DEFAULT, embedder=embedder).unchanged == ["a.md"]
 
