@@ -78,11 +78,12 @@ def _reusable(
         reason = f"embedding model changed ({manifest.embedding_model} -> {embedder.name})"
     elif {"rules": 1, **manifest.chunking} != chunking.as_dict():
         # An index from before the rules had a version counts as version 1, the rules of
-        # the release that began recording it: re-embedding every such index on upgrade
-        # would cost a large knowledge base hours for a change it most likely never had.
+        # the release that began recording it: re-reading every such index on upgrade
+        # (OCR of scans included) would cost a large knowledge base hours for a change
+        # it most likely never had.
         reason = f"chunking changed ({manifest.chunking} -> {chunking.as_dict()})"
     if reason:
-        report.notes.append(f"{reason}: re-embedding every document")
+        report.notes.append(f"{reason}: reading and splitting every document again")
         return None
     return store.load()
 

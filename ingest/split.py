@@ -37,8 +37,8 @@ _SENTENCE_END = re.compile(r"[。！？；!?]+[”’」』\"')）]*|\.(?=\s)|\n
 
 # The version of the rules that turn a document's text into chunks (cleaning, headings,
 # breadcrumbs, sentence splitting). Bump it with any change to what chunks a document
-# gives: the manifest records it, and a build that finds another one re-splits and
-# re-embeds every document instead of keeping the old chunks of the unchanged ones.
+# gives: the manifest records it, and a build that finds another one reads and splits
+# every document again instead of keeping the old chunks of the unchanged ones.
 SPLIT_RULES = 1
 
 

@@ -344,7 +344,7 @@ def test_a_format_1_index_still_serves_and_the_next_build_upgrades_it(
     assert {c.origin for _, c in index.all_chunks()} == {"text"}
     index.close()
     report = build(store, embedder, docs)
-    assert "index format changed: re-embedding every document" in report.notes
+    assert "index format changed: reading and splitting every document again" in report.notes
     assert store.load().manifest.format_version == 2
 
 
