@@ -73,7 +73,8 @@ def delete(
     """Delete a knowledge base's index (its documents stay unless --purge)."""
 
     def body() -> None:
-        from app.library import LEFT_OUT, Library
+        from app.library import Library
+        from ingest.discover import LEFT_OUT
 
         library = Library(cli_settings(config))
         library.require(name)

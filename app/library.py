@@ -5,8 +5,8 @@ bundled ``default`` one indexes ``docs_dir``; one made with ``notesqa kb create 
 or ``POST /api/kbs`` gets ``docs_dir/NAME/`` (or a folder named at creation), recorded
 in ``index_dir/NAME/kb.json``. Building ``default`` leaves out the folders of the other
 knowledge bases that lie inside ``docs_dir``, so no document is indexed twice, and those
-of deleted ones whose documents were kept (``LEFT_OUT``), so deleting a knowledge base
-never moves its documents into everyone's answers.
+of deleted ones whose documents were kept (marked ``ingest.discover.LEFT_OUT``), so
+deleting a knowledge base never moves its documents into everyone's answers.
 
 ``Library`` serves them all from one process: each is loaded on its first question and
 shares the one embedder and generator (``app.service.Models``); past
@@ -30,15 +30,14 @@ from app.service import KnowledgeBase, Models
 from app.settings import KB_NAME, Settings
 from app.wiring import chunking_from, embedding_spec, ocr_from, store_from
 from ingest.build import BuildReport, Progress, build_index
+from ingest.discover import LEFT_OUT
 from ingest.embed import Embedder
 from ingest.errors import AlreadyExistsError, InputError, NotFoundError
+from ingest.index_locks import mark_serving, serving_pids
 from ingest.store import IndexStore, Manifest, now_iso
 
 DEFAULT = "default"
 META = "kb.json"
-# Left in the kept folder of a deleted knowledge base inside the default one's folder:
-# the default's builds leave that folder out while it is there (delete it to index them).
-LEFT_OUT = ".notesqa-deleted-kb"
 NAME = re.compile(KB_NAME)
 
 
@@ -194,8 +193,7 @@ class Library:
         if purge_documents and folder is not None and folder.resolve() == own.resolve():
             shutil.rmtree(folder, ignore_errors=True)
             return Deletion(folder, documents_removed=True)
-        default = self.docs_dir(DEFAULT)
-        if folder is None or default is None or not _within(folder, default):
+        if folder is None or not _within(folder, self.settings.docs_dir):
             return Deletion(folder)
         try:
             (folder / LEFT_OUT).write_text(
@@ -240,16 +238,16 @@ class Library:
     # A running server marks the index folder, so a build (of any knowledge base) can
     # yield the CPU to it (`notesqa build`).
     def mark_serving(self, pid: int) -> Path:
-        return IndexStore(self.settings.index_dir).mark_serving(pid)
+        return mark_serving(self.settings.index_dir, pid)
 
     def serving_pids(self) -> list[int]:
-        return IndexStore(self.settings.index_dir).serving_pids()
+        return serving_pids(self.settings.index_dir)
 
     # ------------------------------------------------------------ building
 
     def sources(self, name: str) -> tuple[list[Path], list[Path]]:
         """The folders a build of ``name`` reads, and those inside them it leaves out
-        (other knowledge bases' folders within the default one's, and ``LEFT_OUT`` ones)."""
+        (other knowledge bases' folders within the default one's)."""
         folder = self.docs_dir(name)
         if folder is None:
             raise InputError(
@@ -260,7 +258,6 @@ class Library:
         if name == DEFAULT:
             others = [self.docs_dir(other) for other in self.names() if other != DEFAULT]
             exclude += [d for d in others if d is not None and _within(d, folder)]
-            exclude += [m.parent for m in folder.rglob(LEFT_OUT) if _within(m.parent, folder)]
         return [folder], exclude
 
     def build(

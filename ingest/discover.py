@@ -13,6 +13,11 @@ from pathlib import Path
 from ingest.loaders import LOADERS
 from ingest.report import BuildReport
 
+# A subfolder holding this file is left out of builds of the folders above it: notesqa
+# writes it in the kept folder of a deleted knowledge base inside the default one's
+# (``app.library``), so those documents do not become the default's.
+LEFT_OUT = ".notesqa-deleted-kb"
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -25,16 +30,19 @@ def folder_files(
 ) -> tuple[list[Path], list[tuple[str, str]]]:
     """The files a build of ``folder`` reads, and the links it leaves out with why.
 
-    Hidden files and ``exclude``'s folders are left out silently. Links are read only
+    Hidden files, ``exclude``'s folders and subfolders holding ``LEFT_OUT`` are left out
+    silently. Links are read only
     when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
     a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
     never walked (a link back up would loop); loops and broken links are reported.
     """
     root = folder.resolve()
+    found = sorted(folder.rglob("*"))
     skip = [e.resolve() for e in exclude]
+    skip += [p.parent.resolve() for p in found if p.name == LEFT_OUT and p.parent != folder]
     files: list[Path] = []
     left_out: list[tuple[str, str]] = []
-    for p in sorted(folder.rglob("*")):
+    for p in found:
         if any(part.startswith(".") for part in p.relative_to(folder).parts):
             continue
         if p.is_symlink():

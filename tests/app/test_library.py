@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.library import DEFAULT, LEFT_OUT, Library, check_name
+from app.library import DEFAULT, Library, check_name
 from app.service import Models
 from app.settings import Settings
+from ingest.discover import LEFT_OUT
 from ingest.embed import Embedder
 from ingest.errors import AlreadyExistsError, InputError, NotFoundError
 

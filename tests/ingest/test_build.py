@@ -270,6 +270,21 @@ def test_full_rebuild_reports_updates_and_keeps_a_now_broken_file(
     assert sorted(index.manifest.documents) == ["a.md", "b.txt", "c.html"]  # old b.txt kept
 
 
+def test_a_subfolder_marked_left_out_is_not_read(docs: Path) -> None:
+    """The mark of a deleted knowledge base's kept folder (``app.library`` writes it)."""
+    from ingest.discover import LEFT_OUT, folder_files
+
+    (docs / "old").mkdir()
+    (docs / "old" / "kept.txt").write_text("旧知识库的文件。", encoding="utf-8")
+    (docs / "old" / "-first.txt").write_text("排在标记之前的文件。", encoding="utf-8")
+    (docs / "old" / LEFT_OUT).write_text("", encoding="utf-8")
+    names = sorted(p.name for p in folder_files(docs)[0])
+    assert names == ["a.md", "b.txt", "c.html"]
+    (docs / LEFT_OUT).write_text("", encoding="utf-8")  # on the folder built: no effect
+    assert sorted(p.name for p in folder_files(docs)[0]) == names
+    assert sorted(p.name for p in folder_files(docs / "old")[0]) == ["-first.txt", "kept.txt"]
+
+
 def test_symlinks_out_of_the_folder_are_not_followed(
     docs: Path, store: IndexStore, embedder: Embedder, tmp_path: Path
 ) -> None:
