@@ -39,6 +39,11 @@ from ingest.store import (
     now_iso,
 )
 
+# The rules version an index from before versions were recorded counts as: 1, the rules
+# of the release that began recording it. Re-reading every such index on upgrade (OCR of
+# scans included) would cost a large knowledge base hours for a change it never had.
+RULES_BEFORE_VERSIONS = 1
+
 
 def load_document(cand: Candidate) -> Document:
     data = cand.path.read_bytes()  # read once: hash and parse the same bytes
@@ -76,11 +81,7 @@ def _reusable(
         reason = "index format changed"
     elif manifest.embedding_model != embedder.name or manifest.dim != embedder.dim:
         reason = f"embedding model changed ({manifest.embedding_model} -> {embedder.name})"
-    elif {"rules": 1, **manifest.chunking} != chunking.as_dict():
-        # An index from before the rules had a version counts as version 1, the rules of
-        # the release that began recording it: re-reading every such index on upgrade
-        # (OCR of scans included) would cost a large knowledge base hours for a change
-        # it most likely never had.
+    elif {"rules": RULES_BEFORE_VERSIONS, **manifest.chunking} != chunking.as_dict():
         reason = f"chunking changed ({manifest.chunking} -> {chunking.as_dict()})"
     if reason:
         report.notes.append(f"{reason}: reading and splitting every document again")
