@@ -77,13 +77,15 @@ def delete(
         from ingest.discover import LEFT_OUT
 
         library = Library(cli_settings(config))
-        library.require(name)
+        library.check_deletable(name)  # before asking, not after a "y"
         if not yes:
             typer.confirm(f"delete knowledge base {name!r}?", abort=True)
         done = library.delete(name, purge_documents=purge)
         line = f"deleted knowledge base {name}"
         if done.folder is not None and not done.documents_removed:
             line += f"; its documents stay in {done.folder}"
+        if done.purge_refused:
+            line += " (--purge removes only a folder notesqa made, and this one was there)"
         if done.left_out_of_default:
             line += f", left out of the default one while {LEFT_OUT} is there"
         out.print(line, highlight=False, markup=False)

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.chat_store import FILE as CHATS_FILE
 from app.chat_store import ChatStore
@@ -42,7 +43,7 @@ NAME = re.compile(KB_NAME)
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise InputError(
             f"bad knowledge base name {name[:80]!r}: use 1-64 letters, digits, '_' or '-', "
             "starting with a letter or digit"
@@ -57,6 +58,7 @@ class Deletion:
     folder: Path | None  # None: it was built from paths given to `notesqa build`
     documents_removed: bool = False
     left_out_of_default: bool = False  # kept inside the default's folder, marked LEFT_OUT
+    purge_refused: bool = False  # purge asked, but notesqa did not make the folder
 
 
 @dataclass(slots=True)
@@ -87,14 +89,14 @@ class Library:
         root = self.settings.index_dir
         if root.is_dir():
             for path in root.iterdir():
-                if NAME.match(path.name) and (
+                if NAME.fullmatch(path.name) and (
                     (path / META).is_file() or (path / "CURRENT").is_file()
                 ):
                     found.add(path.name)
         return sorted(found, key=lambda n: (n != DEFAULT, n))
 
     def exists(self, name: str) -> bool:
-        return NAME.match(name) is not None and name in self.names()
+        return NAME.fullmatch(name) is not None and name in self.names()
 
     def require(self, name: str) -> str:
         check_name(name)
@@ -113,7 +115,7 @@ class Library:
         folder = meta.get("docs_dir")
         return Path(folder) if folder else None
 
-    def _meta(self, name: str) -> dict[str, str]:
+    def _meta(self, name: str) -> dict[str, Any]:
         path = self.settings.index_dir / name / META
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -162,26 +164,40 @@ class Library:
         folder = docs_dir.resolve() if docs_dir is not None else self.settings.docs_dir / name
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} exists and is not a folder")
+        # Only a folder made here may be purged with the knowledge base: one that was
+        # there already holds the user's own files, which deleting an index never removes.
+        made = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / LEFT_OUT).unlink(missing_ok=True)  # a knowledge base's folder again
         root = self.settings.index_dir / name
         root.mkdir(parents=True, exist_ok=True)
-        meta = {"name": name, "docs_dir": str(folder), "created_at": now_iso()}
+        meta = {
+            "name": name,
+            "docs_dir": str(folder),
+            "created_at": now_iso(),
+            "made_docs_dir": made,
+        }
         tmp = root / f"{META}.tmp"
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         tmp.replace(root / META)
         return self.info(name)
 
-    def delete(self, name: str, *, purge_documents: bool = False) -> Deletion:
-        """Remove a knowledge base's index (never ``default``'s); with
-        ``purge_documents`` also its documents folder when notesqa made it
-        (``docs_dir/NAME``). Documents kept inside the default one's folder are marked
-        ``LEFT_OUT`` of it."""
+    def check_deletable(self, name: str) -> str:
         self.require(name)
         if name == DEFAULT:
             raise InputError("the default knowledge base cannot be deleted")
+        return name
+
+    def delete(self, name: str, *, purge_documents: bool = False) -> Deletion:
+        """Remove a knowledge base's index (never ``default``'s); with
+        ``purge_documents`` also its documents folder when ``create`` made it (recorded
+        in kb.json: a folder that was there before, or a record from before this was
+        recorded, is kept). Documents kept inside the default one's folder are marked
+        ``LEFT_OUT`` of it."""
+        self.check_deletable(name)
         store = store_from(self.settings, name)
         folder = self.docs_dir(name)
+        made = self._meta(name).get("made_docs_dir") is True
         with store.lock():  # not while a build (the CLI's or a rebuild) writes it
             with self._lock:
                 served = self._served.pop(name, None)
@@ -189,12 +205,12 @@ class Library:
             if served is not None:
                 served.unload()
             store.remove()
-        own = self.settings.docs_dir / name
-        if purge_documents and folder is not None and folder.resolve() == own.resolve():
+        if purge_documents and folder is not None and made:
             shutil.rmtree(folder, ignore_errors=True)
             return Deletion(folder, documents_removed=True)
+        kept = purge_documents and folder is not None  # purge asked, the folder not ours
         if folder is None or not _within(folder, self.settings.docs_dir):
-            return Deletion(folder)
+            return Deletion(folder, purge_refused=kept)
         try:
             (folder / LEFT_OUT).write_text(
                 f"Knowledge base {name!r} was deleted on {now_iso()} and its documents kept: "
@@ -203,8 +219,8 @@ class Library:
                 encoding="utf-8",
             )
         except OSError:  # gone already, or read-only: nothing is marked
-            return Deletion(folder)
-        return Deletion(folder, left_out_of_default=True)
+            return Deletion(folder, purge_refused=kept)
+        return Deletion(folder, left_out_of_default=True, purge_refused=kept)
 
     # ------------------------------------------------------------ serving
 

@@ -85,6 +85,18 @@ class Rebuilds:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
+    def start_after_change(self, name: str) -> RebuildStatus:
+        """The rebuild a change asked for (``?rebuild=true``), once the change is made.
+
+        ``check_free`` came before the change; a build started since then (from another
+        request or the CLI) cannot be a 409 any more, for the change stands: the status
+        says it did not start and why, and the running build may or may not see it."""
+        try:
+            return self.start(name)
+        except BuildInProgressError as exc:
+            error = {"code": exc.code, "message": f"{exc}; rebuild again afterwards"}
+            return RebuildStatus(name, "idle", error=error)
+
     def status(self, name: str) -> RebuildStatus:
         self.library.require(name)
         with self._lock:
@@ -105,19 +117,28 @@ class Rebuilds:
             thread = self._threads.get(name)
             return thread is not None and thread.is_alive()
 
+    def check_free(self, name: str) -> None:
+        """BuildInProgressError when a rebuild (or a CLI build) of ``name`` is running:
+        asked before a change that is to start one, so a 409 means nothing changed."""
+        with self._lock:
+            self._check_free(name)
+
+    def _check_free(self, name: str) -> None:
+        thread = self._threads.get(name)
+        if thread is not None and thread.is_alive():
+            raise BuildInProgressError(f"a rebuild of {name!r} is running already")
+        if self.library.store(name).locked():
+            raise BuildInProgressError(
+                f"another build of {name!r} is running (`notesqa build`?); "
+                "try again when it has finished"
+            )
+
     def start(self, name: str, *, full: bool = False) -> RebuildStatus:
         """Start a rebuild; BuildInProgressError when one (or a CLI build) is running."""
         self.library.require(name)
         self.library.sources(name)  # a knowledge base without a folder: say so now
         with self._lock:
-            thread = self._threads.get(name)
-            if thread is not None and thread.is_alive():
-                raise BuildInProgressError(f"a rebuild of {name!r} is running already")
-            if self.library.store(name).locked():
-                raise BuildInProgressError(
-                    f"another build of {name!r} is running (`notesqa build`?); "
-                    "try again when it has finished"
-                )
+            self._check_free(name)
             status = RebuildStatus(name, "running", started_at=time.time())
             self._status[name] = status
             thread = threading.Thread(

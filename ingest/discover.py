@@ -6,6 +6,7 @@ Nothing here reads a file's content; ``ingest.build`` loads what is kept.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ def folder_files(
     """The files a build of ``folder`` reads, and the links it leaves out with why.
 
     Hidden files, ``exclude``'s folders and subfolders holding ``LEFT_OUT`` are left out
-    silently. Links are read only
+    silently; files whose names are not UTF-8 are reported. Links are read only
     when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
     a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
     never walked (a link back up would loop); loops and broken links are reported.
@@ -45,6 +46,9 @@ def folder_files(
     for p in found:
         if any(part.startswith(".") for part in p.relative_to(folder).parts):
             continue
+        if not _utf8_name(p.relative_to(folder)):
+            left_out.append((shown(p), NOT_UTF8))
+            continue
         if p.is_symlink():
             why = _link_problem(p, root, follow_symlinks=follow_symlinks)
             if why:
@@ -56,6 +60,25 @@ def folder_files(
             continue
         files.append(p)
     return files, left_out
+
+
+# A name the file system holds as bytes that are not UTF-8 (made on another system, or
+# unzipped from an old archive): Python keeps them as lone surrogates, which no document
+# id, chunk id, JSON reply or terminal can carry. Such a file is reported, not read.
+NOT_UTF8 = "file name is not valid UTF-8: rename the file to read it"
+
+
+def _utf8_name(relative: Path) -> bool:
+    try:
+        str(relative).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(path: Path) -> str:
+    """A path as a report can print it (a byte that is not UTF-8 as U+FFFD)."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def _link_problem(link: Path, root: Path, *, follow_symlinks: bool) -> str | None:
@@ -105,6 +128,8 @@ def discover(
                 report.failed.append((str(given), "folder holds no supported files"))
             for p in supported:
                 add(p.relative_to(given).as_posix(), p)
+        elif given.is_file() and not _utf8_name(Path(given.name)):
+            report.failed.append((shown(given), NOT_UTF8))
         elif given.is_file():
             add(given.name, given)
         else:

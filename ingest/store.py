@@ -110,7 +110,7 @@ class IndexStore:
         named: Path | None = None
         try:
             name = (self.root / "CURRENT").read_bytes().decode("utf-8").strip()
-            if _VERSION.match(name) and (self.root / name).is_dir():
+            if _VERSION.fullmatch(name) and (self.root / name).is_dir():
                 named = self.root / name
             else:
                 problems.append(f"CURRENT of index {self.name} names no version ({name[:40]!r})")

@@ -52,6 +52,8 @@ def delete_kb(name: str, library: Lib, jobs: Jobs, purge: bool = False) -> dict[
         "documents_removed": done.documents_removed,
         # Kept inside the default's folder: its builds leave them out (app.library).
         "documents_left_out_of_default": done.left_out_of_default,
+        # purge=true on a folder that was there before the knowledge base: kept.
+        "documents_kept_not_made_by_notesqa": done.purge_refused,
     }
 
 
@@ -90,6 +92,8 @@ async def upload(
     folder = library.docs_dir(name)
     if folder is None:
         raise InputError(f"knowledge base {name!r} has no documents folder to upload into")
+    if rebuild:
+        jobs.check_free(name)  # a 409 before anything is saved, not after
     max_bytes = int(library.settings.max_file_mb * 1_000_000)
     # The body as a whole is bounded before it is read (app.api.body_limit).
     form = await request.form(max_files=MAX_FILES, max_fields=10)
@@ -104,7 +108,7 @@ async def upload(
         )
     finally:
         await form.close()
-    status = jobs.start(name).as_dict() if rebuild else None
+    status = jobs.start_after_change(name).as_dict() if rebuild else None
     return {"kb": name, "saved": saved, "rebuild": status}
 
 
@@ -113,9 +117,11 @@ def delete(
     name: str, doc_id: str, library: Lib, jobs: Jobs, rebuild: bool = False
 ) -> dict[str, Any]:
     library.require(name)
+    if rebuild:
+        jobs.check_free(name)  # a 409 before the file is deleted, not after
     _, exclude = library.sources(name)
     source = delete_document(library.docs_dir(name), doc_id, exclude=exclude)
-    status = jobs.start(name).as_dict() if rebuild else None
+    status = jobs.start_after_change(name).as_dict() if rebuild else None
     return {"kb": name, "deleted": source, "rebuild": status}
 
 

@@ -166,6 +166,7 @@ def test_create_upload_rebuild_ask_delete(admin: Server) -> None:
         "deleted": "proj",
         "documents_removed": False,
         "documents_left_out_of_default": True,  # its folder is inside the default's
+        "documents_kept_not_made_by_notesqa": False,  # no purge was asked
     }
     # Kept, its documents do not become the default one's to index.
     listed = httpx.get(f"{url}/api/kbs/default/documents").json()["documents"]
@@ -292,11 +293,26 @@ def test_rebuild_while_asking_switches_without_a_failed_request(admin: Server) -
 
 
 def test_a_cli_build_holding_the_lock_makes_a_rebuild_409(admin: Server) -> None:
+    url = admin.url
     store = store_from(admin.app.state.settings)
+    docs = Path(admin.app.state.settings.docs_dir)
+    listed = httpx.get(f"{url}/api/kbs/default/documents").json()["documents"]
     with store.lock():
-        reply = httpx.post(f"{admin.url}/api/kbs/default/rebuild", headers=AUTH)
+        reply = httpx.post(f"{url}/api/kbs/default/rebuild", headers=AUTH)
+        # A change that asks for a rebuild is refused before it is made: a 409 means
+        # the upload was not saved and the document not deleted.
+        upload = httpx.post(
+            f"{url}/api/kbs/default/documents?rebuild=true",
+            files={"files": ("during.txt", "构建期间上传的文件。".encode(), "text/plain")},
+            headers=AUTH,
+        )
+        delete = httpx.delete(
+            f"{url}/api/kbs/default/documents/{listed[0]['id']}?rebuild=true", headers=AUTH
+        )
     assert reply.status_code == 409 and "notesqa build" in reply.json()["error"]["message"]
-    assert httpx.get(f"{admin.url}/api/kbs/default/rebuild").json()["state"] == "idle"
+    assert upload.status_code == 409 and not (docs / "during.txt").exists()
+    assert delete.status_code == 409 and (docs / listed[0]["source"]).is_file()
+    assert httpx.get(f"{url}/api/kbs/default/rebuild").json()["state"] == "idle"
 
 
 def test_a_failed_rebuild_keeps_serving_and_reports(admin: Server) -> None:

@@ -35,7 +35,22 @@ def library(tmp_path: Path, notes_settings: Settings, embedder: Embedder) -> Lib
 
 
 @pytest.mark.parametrize(
-    "name", ["", "..", ".", "a/b", "a\\b", "../x", "x.y", "-rm", "a b", "名字", "a\x00b", "x" * 65]
+    "name",
+    [
+        "",
+        "..",
+        ".",
+        "a/b",
+        "a\\b",
+        "../x",
+        "x.y",
+        "-rm",
+        "a b",
+        "名字",
+        "a\x00b",
+        "x" * 65,
+        "team\n",
+    ],
 )
 def test_bad_names_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="knowledge base name"):
@@ -81,6 +96,26 @@ def test_delete_keeps_documents_unless_purged(library: Library) -> None:
     assert "a" not in library.names()
     assert library.delete("b", purge_documents=True).documents_removed
     assert not (library.settings.docs_dir / "b").exists()
+
+
+def test_purge_keeps_a_folder_that_was_there_before_the_knowledge_base(
+    library: Library,
+) -> None:
+    own = library.settings.docs_dir / "papers"
+    own.mkdir()
+    (own / "mine.txt").write_text("我自己的论文笔记。", encoding="utf-8")
+    library.create("papers")
+    done = library.delete("papers", purge_documents=True)
+    assert done.purge_refused and not done.documents_removed
+    assert (own / "mine.txt").read_text(encoding="utf-8") == "我自己的论文笔记。"
+    # A record from before kb.json said who made the folder is kept too.
+    library.create("old")
+    meta = library.settings.index_dir / "old" / "kb.json"
+    record = json.loads(meta.read_text(encoding="utf-8"))
+    del record["made_docs_dir"]
+    meta.write_text(json.dumps(record), encoding="utf-8")
+    assert library.delete("old", purge_documents=True).purge_refused
+    assert (library.settings.docs_dir / "old").is_dir()
 
 
 def test_a_deleted_knowledge_bases_kept_documents_stay_out_of_the_default_one(
@@ -141,3 +176,7 @@ def test_cli_kb_list_create_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 1 and "kb create team" in result.output
     result = runner.invoke(app, ["kb", "create", "../up", "--config", TEST_CONFIG])
     assert result.exit_code == 1 and "bad knowledge base name" in result.output
+    # Refused before the question, not after a "y".
+    result = runner.invoke(app, ["kb", "delete", "default", "--config", TEST_CONFIG], input="y\n")
+    assert result.exit_code == 1 and "cannot be deleted" in result.output
+    assert "delete knowledge base" not in result.output

@@ -4,6 +4,7 @@ run with vectors in real FAISS and in Milvus Lite (``store_options``)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -283,6 +284,25 @@ def test_a_subfolder_marked_left_out_is_not_read(docs: Path) -> None:
     (docs / LEFT_OUT).write_text("", encoding="utf-8")  # on the folder built: no effect
     assert sorted(p.name for p in folder_files(docs)[0]) == names
     assert sorted(p.name for p in folder_files(docs / "old")[0]) == ["-first.txt", "kept.txt"]
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_built(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    """Bytes that are not UTF-8 in a name (an old archive's GBK names) reach Python as
+    lone surrogates, which no chunk id or reply can carry: one such file must not stop
+    the build of the whole folder."""
+    from ingest.discover import NOT_UTF8
+
+    bad = docs / os.fsdecode(b"\xd6\xd0\xce\xc4.txt")  # "中文" in GBK
+    bad.write_text("用旧压缩包解开的笔记。", encoding="utf-8")
+    report = build(store, embedder, docs)
+    assert sorted(report.added) == ["a.md", "b.txt", "c.html"]
+    assert dict(report.skipped)[str(docs / "\ufffd\ufffd\ufffd\ufffd.txt")] == NOT_UTF8
+    json.dumps(report.skipped, ensure_ascii=False).encode("utf-8")  # printable as it is
+    with pytest.raises(InputError, match="not valid UTF-8"):  # named on its own
+        build(store, embedder, bad)
+    assert store.read_manifest().documents.keys() == {"a.md", "b.txt", "c.html"}
 
 
 def test_symlinks_out_of_the_folder_are_not_followed(
