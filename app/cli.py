@@ -163,7 +163,7 @@ def info(index: IndexOpt = None, config: ConfigOpt = None) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default: server.host")] = None,
-    port: Annotated[int | None, typer.Option(help="default: server.port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: server.port")] = None,
     require_key: Annotated[
         bool,
         typer.Option(
@@ -177,7 +177,7 @@ def serve(
     def body() -> None:
         from app.api import create_app
         from app.api.access import api_keys, is_loopback
-        from app.api.main import GracefulServer, server_config
+        from app.api.main import GracefulServer, check_listen, server_config
 
         settings = cli_settings(config)
         server = settings.server.model_copy(
@@ -188,6 +188,7 @@ def serve(
             }
         )
         settings = settings.model_copy(update={"server": server})
+        check_listen(server)  # before the models load, and as one line
         if not is_loopback(server.host) and not api_keys(settings):
             line = (
                 f"serving on {server.host} without an API key: anyone who can reach this "

@@ -33,7 +33,7 @@ def cli_settings(config: Path | None, index: str | None = None) -> Settings:
     from app.library import check_name
 
     settings = load_settings(config)
-    if index:
+    if index is not None:  # "" is a bad name, not the default one
         settings = settings.model_copy(update={"index_name": check_name(index)})
     return settings
 
@@ -53,6 +53,12 @@ def run_body(fn: Callable[[], T]) -> T:
     except Exception as exc:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("NOTESQA_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A path given on the command line that cannot be written or read (a folder
+            # given for a file, no permission, a full disk): bad input, said as such.
+            line = f"{exc.filename}: {exc.strerror}"
+            err.print(f"[red]error:[/red] {escape(line)}", highlight=False)
+            raise typer.Exit(1) from None
         err.print(
             f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} "
             "(set NOTESQA_DEBUG=1 for the traceback)",

@@ -58,6 +58,21 @@ def refusal(lang: str) -> str:
     return REFUSALS.get(lang, REFUSALS["en"])
 
 
+# How models say they cannot answer from the passages (checked on the folded reply).
+_DECLINES = re.compile(
+    r"无法(根据|从|回答|确定|找到)|没有(提到|提及|找到|相关|包含|涉及)|未(提及|提到|找到|包含)|"
+    r"不包含|不能(回答|确定)|知识库中没有|"
+    r"cannot (answer|be answered|find|determine)|can't (answer|find)|unable to (answer|find)|"
+    r"(do|does) not (contain|mention|provide|include)|not (mentioned|found|provided) in|"
+    r"no (information|mention)",
+    re.IGNORECASE,
+)
+
+
+def declines(answer: str) -> bool:
+    return bool(_DECLINES.search(answer)) and len(answer) < 160
+
+
 # Names, acronyms and numbers: what an answer in one language can be checked for in
 # passages written in another ("BookCorpus", "11,000", "GLM-130B", "Koala").
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w.,%/-]*")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from app.llm.base import Message
 from app.settings import LimitSettings
-from ingest.errors import InvalidTextError, RateLimitedError, TooLargeError
+from ingest.errors import InputError, InvalidTextError, RateLimitedError, TooLargeError
 
 
 def check_history(history: Sequence[Message], limits: LimitSettings) -> None:
@@ -57,6 +57,17 @@ def check_text(text: str, *, what: str) -> None:
     """InvalidTextError for text that is not valid Unicode."""
     if not is_unicode(text):
         raise InvalidTextError(f"{what} holds characters that are not valid Unicode")
+
+
+def check_question(question: str) -> None:
+    """InputError for a question with nothing to search for: empty, or no letter or digit
+    in any script ("?", "...", a zero-width space), which the embedding still places near
+    some passage (a relevance of 0.88 for "?") and retrieval would answer."""
+    if not question.strip():
+        raise InputError("the question is empty")
+    check_text(question, what="the question")
+    if not any(ch.isalnum() for ch in question):
+        raise InputError("the question has no words, only punctuation, symbols or spaces")
 
 
 class RateLimiter:

@@ -8,12 +8,18 @@ then overridden by ``NOTESQA_*`` environment variables; nested fields use ``__``
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from ingest.errors import ConfigError
 
@@ -245,6 +251,9 @@ class Settings(BaseSettings):
         return self.index_dir / self.index_name
 
 
+_SETTINGS_FIELD = re.compile(r'field "(\w+)"')
+
+
 def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
     """Build the settings: YAML file, then NOTESQA_* environment, then ``overrides``."""
     path = Path(config or os.environ.get("NOTESQA_CONFIG") or DEFAULT_CONFIG)
@@ -252,14 +261,26 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        # PyYAML's message spans lines (the mark, then a caret): one line here.
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of settings")
     try:
         settings = Settings(**data)
         if overrides:
             settings = settings.model_copy(update=overrides)
+    except SettingsError as exc:
+        # pydantic-settings reads a list or mapping from the environment as JSON only, and
+        # its message names neither the variable nor that.
+        field = _SETTINGS_FIELD.search(str(exc))
+        name = f"NOTESQA_{field.group(1).upper()}*" if field else "a NOTESQA_* variable"
+        raise ConfigError(
+            f"{name} could not be read: a list or mapping set in the environment is "
+            """written as JSON, e.g. NOTESQA_SERVER__ALLOWED_HOSTS='["notes.example.com"]'"""
+        ) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

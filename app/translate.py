@@ -16,7 +16,7 @@ from collections import OrderedDict, abc
 from collections.abc import Callable, Iterator
 from threading import Lock
 
-from app.lang import checkable_names, detect_lang, name_spans
+from app.lang import checkable_names, declines, detect_lang, name_spans
 from app.llm.base import GenerationRequest, Generator, Message
 from ingest.clean import fold
 from ingest.errors import NotesQAError
@@ -113,12 +113,17 @@ def unmask_names(text: str, names: list[str]) -> str:
 def plausible_translation(question: str, translated: str) -> bool:
     """Whether ``translated`` can stand for ``question``: still a question, same names.
 
-    A small model sometimes answers instead of translating, or renders a name in its own
-    way ("Baichuan-7B" -> "贝川7B"; names are masked for that reason, see ``translate``);
+    A small model sometimes answers instead of translating, or declines, or renders a
+    name in its own way ("Baichuan-7B" -> "贝川7B"; names are masked for that reason, see
+    ``translate``);
     searching with such a text misleads more than it helps, so the original question is
     used alone.
     """
     if question.rstrip().endswith(("?", "？")) and not translated.rstrip().endswith(("?", "？")):
+        return False
+    # A reply saying it cannot answer is no translation (the extractive backend gives its
+    # fixed refusal to any request), unless the question itself says "not mentioned".
+    if declines(translated) and not declines(question):
         return False
     folded = fold(translated)
     return all(name in folded for name in checkable_names(question))

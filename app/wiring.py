@@ -15,11 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from app.lang import detect_lang
-from app.limits import check_text
+from app.limits import check_question
 from app.settings import Settings
 from app.translate import QueryTranslator
 from ingest.embed import Embedder, EmbeddingServer, make_embedder
-from ingest.errors import InputError
 from ingest.keyword import KeywordIndex
 from ingest.ocr import OcrOptions
 from ingest.split import ChunkingOptions
@@ -164,9 +163,7 @@ class Search:
         sources: Sequence[str] | None = None,
     ) -> SearchResult:
         """``question`` (and ``also``: other forms of it, a follow-up's) searched together."""
-        if not question.strip():  # `notesqa search ""` listed arbitrary passages
-            raise InputError("the question is empty")
-        check_text(question, what="the question")
+        check_question(question)  # `notesqa search ""` listed arbitrary passages
         also = list(also)
         spent = translated = None
         if self.translator is not None and detect_lang(question) != self.retriever.lang:

@@ -49,7 +49,17 @@ def load_document(cand: Candidate) -> Document:
     data = cand.path.read_bytes()  # read once: hash and parse the same bytes
     if not data.strip():
         raise DocumentError("empty file")
-    pages = loader_for(cand.path.suffix)(data)
+    try:
+        pages = loader_for(cand.path.suffix)(data)
+    except DocumentError:
+        raise
+    except Exception as exc:
+        # A parser's own error on a damaged file (lxml on a cut-off document.xml, an
+        # xlsx sheet's ParseError): that file is reported, and the rest of the build
+        # goes on; one bad upload must not hold every later change out of the index.
+        kind = cand.path.suffix.lower() or "file"
+        why = f"{type(exc).__name__}: {exc}"
+        raise DocumentError(f"damaged or unreadable {kind} ({why[:200]})") from exc
     return Document(
         source=cand.source,
         path=str(cand.path),
@@ -116,7 +126,7 @@ def build_index(
     started = time.perf_counter()
     report = BuildReport(index=store.name)
     with store.lock(), TextSpool(store.root) as spool:
-        candidates, complete = discover(
+        candidates, complete, refused = discover(
             paths,
             report,
             max_bytes=max_file_bytes,
@@ -152,7 +162,9 @@ def build_index(
             embedded_at[source] = offset
             offset += len(cs)
         keep_old = {s for s in read.loaded if s not in read.chunks and s in old_docs}
-        keep_old |= {s for s in read.failed if s in old_docs}
+        # A file that fails now (to load, or over the size limit) keeps what it had:
+        # a bad file never costs data that was already searchable.
+        keep_old |= {s for s in read.failed | refused if s in old_docs}
         if not complete:  # a missing path: never drop what we cannot see
             keep_old |= set(old_docs) - read.loaded
         for source in sorted(set(read.chunks) | keep_old):

@@ -54,6 +54,9 @@ def folder_files(
             if why:
                 left_out.append((str(p), why))
                 continue
+            if not p.is_file():  # a FIFO or a device behind the link: reading it never ends
+                left_out.append((str(p), "symlink to something that is not a regular file"))
+                continue
         elif not p.is_file():
             continue
         if skip and any(p.resolve().is_relative_to(e) for e in skip):
@@ -102,8 +105,10 @@ def discover(
     max_bytes: int,
     exclude: Sequence[Path] = (),
     follow_symlinks: bool = False,
-) -> tuple[list[Candidate], bool]:
-    """Files to index and whether every given path could be read."""
+) -> tuple[list[Candidate], bool, set[str]]:
+    """Files to index, whether every given path could be read, and the sources found
+    but refused here (too large), whose indexed chunks a build keeps as for any file
+    that fails to load."""
     found: dict[str, Candidate] = {}
     complete = True
 
@@ -136,13 +141,15 @@ def discover(
             report.failed.append((str(given), "not a regular file or folder"))
             complete = False
     kept: list[Candidate] = []
+    refused: set[str] = set()
     for cand in found.values():
         size = cand.path.stat().st_size
         if size > max_bytes:
             limit = max_bytes / 1_000_000
             report.failed.append((str(cand.path), f"larger than the {limit:g} MB limit"))
+            refused.add(cand.source)
         elif cand.path.suffix.lower() not in LOADERS:
             report.failed.append((str(cand.path), f"unsupported file type {cand.path.suffix!r}"))
         else:
             kept.append(cand)
-    return kept, complete
+    return kept, complete, refused

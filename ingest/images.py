@@ -23,6 +23,8 @@ def load_image(data: bytes) -> list[Page]:
         with Image.open(io.BytesIO(data)) as image:
             frames = getattr(image, "n_frames", 1)
             width, height = image.size
+    except Image.DecompressionBombError as exc:  # Pillow's own bound, past twice its limit
+        raise DocumentError(f"picture too large ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DocumentError(f"not a readable picture ({exc})") from exc
     if width * height > MAX_PIXELS:

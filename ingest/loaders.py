@@ -16,38 +16,11 @@ from ingest.errors import DocumentError
 from ingest.images import IMAGE_SUFFIXES, load_image
 from ingest.office import load_csv, load_docx, load_epub, load_pptx, load_xlsx
 from ingest.pdf import load_pdf
+from ingest.text_decode import decode_declared, decode_text
 
 
 class Loader(Protocol):
     def __call__(self, data: bytes) -> list[Page]: ...
-
-
-# Encodings Chinese users actually have, in the order they are tried. GB18030 is a
-# superset of GBK and GB2312, so one attempt covers all three.
-_TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
-def decode_text(data: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK bytes.
-
-    Never raises on a stray byte: when no encoding fits exactly, the best guess is used
-    with replacement characters.
-    """
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DocumentError("looks like a binary file, not text")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    for encoding in _TEXT_ENCODINGS:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is not None and best.encoding:
-        return data.decode(best.encoding, errors="replace")
-    return data.decode("utf-8", errors="replace")
 
 
 def load_text(data: bytes) -> list[Page]:
@@ -95,7 +68,7 @@ def load_html(data: bytes) -> list[Page]:
     """Visible text only; scripts, styles and other non-content elements are dropped."""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(decode_text(data))
+    tree = LexborHTMLParser(decode_declared(data))
     for tag in ("script", "style", "noscript", "template", "svg", "iframe", "head"):
         for node in tree.css(tag):
             node.decompose()

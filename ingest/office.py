@@ -42,7 +42,8 @@ def load_docx(data: bytes) -> list[Page]:
     for block in document.iter_inner_content():
         if isinstance(block, DocxTable):
             title = " > ".join([*headings, f"Table {len(tables) + 1}"])
-            grid = table_or_text([[cell.text for cell in row.cells] for row in block.rows], title)
+            rows = [[_cell_text(cell) for cell in row.cells] for row in block.rows]
+            grid = table_or_text(rows, title)
             _place(grid, lines, tables)
             continue
         style = (block.style.name if block.style is not None else "") or ""
@@ -55,6 +56,21 @@ def load_docx(data: bytes) -> list[Page]:
         else:
             lines.append(text)
     return [Page("\n".join(lines), tables=tuple(tables))]
+
+
+def _cell_text(cell: Any) -> str:
+    """A cell's text with that of tables nested in it (``cell.text`` leaves them out),
+    a nested row to a line."""
+    from docx.table import Table as DocxTable
+
+    parts: list[str] = []
+    for block in cell.iter_inner_content():
+        if isinstance(block, DocxTable):
+            for row in block.rows:
+                parts.append(" ".join(_cell_text(c) for c in row.cells).strip())
+        else:
+            parts.append(block.text)
+    return "\n".join(p for p in parts if p.strip())
 
 
 def _place(grid: Table | str, lines: list[str], tables: list[Table]) -> None:
@@ -126,7 +142,7 @@ def load_xlsx(data: bytes) -> list[Page]:
 
 def load_csv(data: bytes) -> list[Page]:
     """One table; the delimiter (comma, semicolon, tab) guessed from the first lines."""
-    from ingest.loaders import decode_text
+    from ingest.text_decode import decode_text
 
     text = decode_text(data)
     try:

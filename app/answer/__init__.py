@@ -17,11 +17,10 @@ types.py      Answer, Progress (a stage beginning), Refusal, Source
 from __future__ import annotations
 
 from app.answer.citations import check_citations
-from app.answer.grounding import declines
 from app.answer.pipeline import Answerer
 from app.answer.support import grounding_score, supported_sentences
 from app.answer.types import Answer, Progress, Source
-from app.lang import bigrams, checkable_names
+from app.lang import bigrams, checkable_names, declines
 
 __all__ = [
     "Answer",

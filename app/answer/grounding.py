@@ -14,7 +14,6 @@ the visit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,24 +22,10 @@ from app.answer.asked import asked_for, missed
 from app.answer.citations import MARKER, check_citations, sources_of
 from app.answer.support import grounding_score, supported_sentences
 from app.answer.types import Answer, Refusal
-from app.lang import bigrams, refusal
+from app.lang import bigrams, declines, refusal
 from app.names import missing_from
 from app.passages import Passage
 from app.settings import AnswerSettings
-
-# How models say they cannot answer from the passages (checked on the folded reply).
-_DECLINES = re.compile(
-    r"无法(根据|从|回答|确定|找到)|没有(提到|提及|找到|相关|包含|涉及)|未(提及|提到|找到|包含)|"
-    r"不包含|不能(回答|确定)|知识库中没有|"
-    r"cannot (answer|be answered|find|determine)|can't (answer|find)|unable to (answer|find)|"
-    r"(do|does) not (contain|mention|provide|include)|not (mentioned|found|provided) in|"
-    r"no (information|mention)",
-    re.IGNORECASE,
-)
-
-
-def declines(answer: str) -> bool:
-    return bool(_DECLINES.search(answer)) and len(answer) < 160
 
 
 def check_answer(

@@ -36,13 +36,13 @@ from app.answer.script import in_traditional, writes_traditional
 from app.answer.types import Answer, Progress, Refusal
 from app.conversation import follow_up_queries
 from app.lang import detect_lang, refusal
-from app.limits import check_history, check_text
+from app.limits import check_history, check_question
 from app.llm.base import GenerationRequest, Generator, Message
 from app.names import constraints
 from app.passages import Passage, passages_for
 from app.retrieve import hit_scores
 from app.settings import Settings
-from ingest.errors import InputError, TooLargeError
+from ingest.errors import TooLargeError
 
 if TYPE_CHECKING:
     from app.wiring import Search
@@ -193,12 +193,10 @@ class Answerer:
 
     def _validate(self, question: str) -> str:
         question = question.strip()
-        if not question:
-            raise InputError("the question is empty")
         limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise TooLargeError(f"the question is too long ({len(question)} > {limit} characters)")
-        check_text(question, what="the question")
+        check_question(question)
         return question
 
     def refuse(self, run: Run, why: Refusal) -> Answer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -35,7 +36,7 @@ from app.metrics import CONTENT_TYPE, Metrics, counter, gauge
 from app.rebuilds import Rebuilds
 from app.service import Models
 from app.settings import ServerSettings, Settings
-from ingest.errors import NotesQAError
+from ingest.errors import ConfigError, NotesQAError
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 log = logging.getLogger("notesqa")
@@ -198,6 +199,25 @@ def server_config(app: FastAPI, server: ServerSettings, *, log_level: str) -> uv
         # what is left: SIGTERM stops the server within this many seconds.
         timeout_graceful_shutdown=10,
     )
+
+
+def check_listen(server: ServerSettings) -> None:
+    """ConfigError unless ``server.host:server.port`` can be listened on (a port in use,
+    a name that does not resolve, an address not this machine's): said in one line
+    before the models load, not by uvicorn's log lines after it."""
+    where = f"{server.host}:{server.port}"
+    try:
+        infos = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"cannot listen on {where}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            # As uvicorn binds: a port in TIME_WAIT is free, one being listened on is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from None
 
 
 class GracefulServer(uvicorn.Server):

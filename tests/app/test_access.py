@@ -4,6 +4,7 @@ embedding model and index)."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,26 @@ def test_serving_everywhere_without_a_key_warns(monkeypatch: pytest.MonkeyPatch)
     keyed = runner.invoke(app, [*args, "--host", "0.0.0.0"])
     assert keyed.exit_code == 0 and "without an API key" not in keyed.output
     assert len(started) == 3
+
+
+def test_an_address_that_cannot_be_listened_on_is_one_line_before_loading() -> None:
+    runner = CliRunner()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = runner.invoke(app, ["serve", "--port", str(port), "--config", TEST_CONFIG])
+    assert busy.exit_code == 1
+    assert (
+        busy.output.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    nowhere = runner.invoke(
+        app, ["serve", "--host", "no-such-host.invalid", "--config", TEST_CONFIG]
+    )
+    assert nowhere.exit_code == 1 and "cannot listen on no-such-host.invalid" in nowhere.output
+    assert nowhere.output.count("\n") == 1
+    huge = runner.invoke(app, ["serve", "--port", "70000", "--config", TEST_CONFIG])
+    assert huge.exit_code == 2 and "Traceback" not in huge.output and "--port" in huge.output
 
 
 def test_forwarded_headers_count_only_from_trusted_proxies(

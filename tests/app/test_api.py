@@ -178,6 +178,8 @@ def test_openai_client_non_stream_and_stream(server: Server) -> None:
     [
         ({"question": ""}, 422, "invalid_request"),
         ({"question": "   "}, 400, "invalid_input"),
+        ({"question": "？"}, 400, "invalid_input"),  # no words: nothing to search for
+        ({"question": "\u200b..."}, 400, "invalid_input"),
         ({"question": "问" * 2001}, 413, "too_large"),  # answer.max_question_chars
         ({"question": "q", "top_k": 0}, 422, "invalid_request"),
         ({"question": "q", "top_k": 500}, 422, "invalid_request"),
@@ -210,6 +212,8 @@ def test_search_index_and_documents(server: Server) -> None:
     assert len(hits) == 3 and hits[0]["source"] == "000_20a23b293464c974.txt"
     blank = httpx.post(f"{server.url}/api/search", json={"query": "   "})
     assert blank.status_code == 400 and blank.json()["error"]["code"] == "invalid_input"
+    marks = httpx.post(f"{server.url}/api/search", json={"query": "?"})
+    assert marks.status_code == 400 and "no words" in marks.json()["error"]["message"]
     status = httpx.get(f"{server.url}/api/index").json()
     assert status["documents"] == 5 and status["chunks"] > 50
     docs = httpx.get(f"{server.url}/api/documents").json()["documents"]

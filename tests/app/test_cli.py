@@ -99,6 +99,35 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert "error: no index at" in output and "Traceback" not in output
     code, output = _invoke("info", "--config", str(tmp_path / "nope.yaml"))
     assert code == 1 and "config file not found" in output
+    code, output = _invoke("build", "--index", "", "--config", TEST_CONFIG)  # not "default"
+    assert code == 1 and "bad knowledge base name ''" in output
+
+
+def _one_error_line(code: int, output: str) -> str:
+    assert code == 1 and output.count("\n") == 1 and output.startswith("error: "), output
+    return output
+
+
+def test_bad_config_env_and_output_paths_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"retrieval:\n  top_k: 5 # caf\xe9\n")
+    output = _one_error_line(*_invoke("info", "--config", str(latin)))
+    assert "is not UTF-8 text" in output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("retrieval: [\n  top_k", encoding="utf-8")
+    assert "is not valid YAML" in _one_error_line(*_invoke("info", "--config", str(broken)))
+    # A list set in the environment must be JSON: the line says which and how.
+    monkeypatch.setenv("NOTESQA_SERVER__ALLOWED_HOSTS", "notes.example.com")
+    output = _one_error_line(*_invoke("info", "--config", TEST_CONFIG))
+    assert "NOTESQA_SERVER" in output and "JSON" in output
+    monkeypatch.delenv("NOTESQA_SERVER__ALLOWED_HOSTS")
+    # An output path that is a folder: the path and why, not "unexpected".
+    output = _one_error_line(
+        *_invoke("kb", "feedback", "default", "--config", TEST_CONFIG, "-o", str(tmp_path))
+    )
+    assert output == f"error: {tmp_path}: Is a directory\n"
 
 
 def test_ask_streams_and_lists_sources(

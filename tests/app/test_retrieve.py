@@ -192,6 +192,14 @@ def test_a_translation_that_answers_or_drops_a_name_is_not_used() -> None:
     assert not plausible_translation("Who developed GLM-130B?", "GLM-130B是由阿里云开发的。")
     assert not plausible_translation("Is Baichuan-7B open?", "贝川7B开源吗？")
     assert not plausible_translation("What is derived from Alpaca?", "哪些模型是基于阿波罗的？")
+    # Declining is no translation (no "?" asked, so only the decline tells)...
+    sorry = "Sorry, the knowledge base does not contain the answer to this question. (LoRA)"
+    assert not plausible_translation("Explain LoRA", sorry)
+    assert not plausible_translation("Explain LoRA", "抱歉，知识库中没有找到能回答这个问题的内容。")
+    # ...unless the question says the same.
+    assert plausible_translation(
+        "Which models are not mentioned in the note", "笔记中没有提到哪些模型"
+    )
 
 
 def test_names_travel_through_translation_as_placeholders() -> None:

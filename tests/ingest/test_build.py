@@ -120,6 +120,39 @@ def test_removed_file_leaves_the_index(docs: Path, store: IndexStore, embedder: 
     assert all(c.source != "b.txt" for _, c in index.all_chunks())
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 16)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def _docx_with_body(xml: bytes) -> bytes:
+    """A real .docx whose ``word/document.xml`` is ``xml`` (a damaged one)."""
+    import io
+    import zipfile
+
+    import docx
+
+    made = io.BytesIO()
+    docx.Document().save(made)
+    out = io.BytesIO()
+    with zipfile.ZipFile(made) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = xml if item.filename == "word/document.xml" else src.read(item)
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
 def test_bad_inputs_are_reported_and_the_rest_is_built(
     docs: Path, tmp_path: Path, store: IndexStore, embedder: Embedder
 ) -> None:
@@ -129,6 +162,8 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
     (docs / "huge.txt").write_text("大" * 60_000, encoding="utf-8")  # over 100 kB
     (docs / "picture.png").write_bytes(b"\x89PNG")  # a truncated picture
     (docs / "backup.zip").write_bytes(b"PK\x03\x04")
+    (docs / "bomb.png").write_bytes(_png_header(30_000, 30_000))  # Pillow's own bomb error
+    (docs / "cut.docx").write_bytes(_docx_with_body(b"<w:document><w:body><w:p><w:t>unclosed"))
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
     before = {p.name: p.read_bytes() for p in docs.iterdir()}
@@ -143,10 +178,25 @@ def test_bad_inputs_are_reported_and_the_rest_is_built(
     assert "no such file" in reasons["missing"]
     assert "no supported files" in reasons["empty"]
     assert "not a readable picture" in reasons["picture.png"]
+    assert "picture too large" in reasons["bomb.png"]
+    assert "damaged or unreadable .docx (XMLSyntaxError" in reasons["cut.docx"]
     assert [Path(p).name for p, _ in report.skipped] == ["backup.zip"]
     assert not report.ok
     assert sorted(report.added) == ["a.md", "b.txt", "c.html"]
     assert {p.name: p.read_bytes() for p in docs.iterdir()} == before  # nothing modified
+
+
+def test_a_file_grown_past_the_size_limit_keeps_its_indexed_chunks(
+    docs: Path, store: IndexStore, embedder: Embedder
+) -> None:
+    grows = docs / "grows.txt"
+    grows.write_text("# 增长\n\n蓝鲸项目的预算是三百万元。\n" + "记录。" * 100, encoding="utf-8")
+    build(store, embedder, docs)
+    grows.write_text(grows.read_text(encoding="utf-8") + "大" * 60_000, encoding="utf-8")
+    report = build(store, embedder, docs)
+    assert "limit" in dict(report.failed)[str(grows)]
+    assert report.removed == [] and "grows.txt" in store.read_manifest().documents
+    assert any("蓝鲸项目" in c.text for _, c in store.load().all_chunks())
 
 
 def test_nothing_to_index_keeps_the_previous_index(
@@ -316,6 +366,8 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     (docs / "loop1.txt").symlink_to(docs / "loop2.txt")
     (docs / "loop2.txt").symlink_to(docs / "loop1.txt")
     (docs / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(docs / "pipe.txt")  # left out as not a file; behind a link too, or it hangs
+    (docs / "to-pipe.txt").symlink_to(docs / "pipe.txt")
     report = build(store, embedder, docs)
     assert sorted(report.added) == ["a.md", "b.txt", "c.html", "same.md"]
     reasons = dict(report.skipped)
@@ -323,6 +375,7 @@ def test_symlinks_out_of_the_folder_are_not_followed(
     assert reasons[str(docs / "loop1.txt")] == "symlink loop"
     assert reasons[str(docs / "loop2.txt")] == "symlink loop"
     assert reasons[str(docs / "gone.txt")] == "broken symlink"
+    assert "not a regular file" in reasons[str(docs / "to-pipe.txt")]
     assert "folder" in reasons[str(docs / "up")]
     index = store.load()
     assert not any("314159" in c.text for _, c in index.all_chunks())
