@@ -15,7 +15,7 @@ from app.api.schemas import DocumentTextOut, KBCreate, KBOut, KBsResponse
 from app.document_view import document_view
 from app.kb_files import Upload, delete_document, list_documents, save_uploads
 from app.library import DEFAULT
-from ingest.errors import BuildInProgressError, InputError
+from ingest.errors import BuildInProgressError, InputError, TooLargeError
 
 router = APIRouter(prefix="/api/kbs", tags=["knowledge bases"])
 
@@ -96,11 +96,15 @@ async def upload(
         jobs.check_free(name)  # a 409 before anything is saved, not after
     max_bytes = int(library.settings.max_file_mb * 1_000_000)
     # The body as a whole is bounded before it is read (app.api.body_limit).
-    form = await request.form(max_files=MAX_FILES, max_fields=10)
+    # Starlette's own bound only stops a form of thousands of parts (its answer is a bare
+    # 400); up to that, the number of files is checked here and answered as too large.
+    form = await request.form(max_files=50 * MAX_FILES, max_fields=10)
     try:
         files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
         if not files:
             raise InputError("no file in the upload: send multipart/form-data with files")
+        if len(files) > MAX_FILES:
+            raise TooLargeError(f"{len(files)} files in one upload; at most {MAX_FILES}")
         uploads = [Upload(f.filename or "", f.file) for f in files]
         # Copying and fsyncing up to 20 files is disk work: off the event loop.
         saved = await anyio.to_thread.run_sync(

@@ -232,6 +232,9 @@ def test_upload_attacks_write_nothing(admin: Server, tmp_path: Path) -> None:
     mixed = [("files", ("good.txt", b"fine text")), ("files", ("bad.pdf", b"nope"))]
     reply = httpx.post(f"{url}/api/kbs/safe/documents", files=mixed, headers=AUTH)
     assert reply.status_code == 415
+    many = [("files", (f"n{i}.txt", b"fine text")) for i in range(21)]
+    reply = httpx.post(f"{url}/api/kbs/safe/documents", files=many, headers=AUTH)
+    assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large"
     after = sorted(p for p in tmp_path.rglob("*") if "indexes" not in p.parts)
     assert after == before  # nothing written anywhere, not even a temporary file
     assert not list((tmp_path / "docs" / "safe").iterdir())
