@@ -115,9 +115,8 @@ def plausible_translation(question: str, translated: str) -> bool:
 
     A small model sometimes answers instead of translating, or declines, or renders a
     name in its own way ("Baichuan-7B" -> "贝川7B"; names are masked for that reason, see
-    ``translate``);
-    searching with such a text misleads more than it helps, so the original question is
-    used alone.
+    ``translate``); searching with such a text misleads more than it helps, so the
+    original question is used alone.
     """
     if question.rstrip().endswith(("?", "？")) and not translated.rstrip().endswith(("?", "？")):
         return False

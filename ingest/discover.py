@@ -32,10 +32,11 @@ def folder_files(
     """The files a build of ``folder`` reads, and the links it leaves out with why.
 
     Hidden files, ``exclude``'s folders and subfolders holding ``LEFT_OUT`` are left out
-    silently; files whose names are not UTF-8 are reported. Links are read only
-    when they lead to a file inside the folder (or anywhere, with ``follow_symlinks``):
-    a link to ``/etc/hostname`` must not make it searchable. Folders behind links are
-    never walked (a link back up would loop); loops and broken links are reported.
+    silently; files whose names are not UTF-8 are reported. Links are read only when
+    they lead to a regular file inside the folder (or anywhere, with
+    ``follow_symlinks``): a link to ``/etc/hostname`` must not make it searchable.
+    Folders behind links are never walked (a link back up would loop); loops, broken
+    links and links to FIFOs or devices are reported.
     """
     root = folder.resolve()
     found = sorted(folder.rglob("*"))
