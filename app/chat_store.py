@@ -48,7 +48,6 @@ class ChatStore:
     def __init__(self, path: Path, *, enabled: bool = True) -> None:
         self.path = path
         self.enabled = enabled
-        self._ready = False
 
     # ------------------------------------------------------------ conversations
 
@@ -184,8 +183,12 @@ class ChatStore:
         with closing(db):
             try:
                 db.execute("PRAGMA foreign_keys = ON")
-                if not self._ready:
-                    self._prepare(db)
+                # Read on every call (the header's version: no table is read), not once:
+                # a knowledge base deleted and made again from outside this process (the
+                # CLI, another server) leaves a new, empty file under the same name.
+                (version,) = db.execute("PRAGMA user_version").fetchone()
+                if version != SCHEMA_VERSION:
+                    self._prepare(db, version)
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
@@ -202,13 +205,11 @@ class ChatStore:
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
 
-    def _prepare(self, db: sqlite3.Connection) -> None:
-        (version,) = db.execute("PRAGMA user_version").fetchone()
+    def _prepare(self, db: sqlite3.Connection, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"written by a newer notesqa (schema {version})")
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._ready = True
 
     def _unavailable(self, exc: Exception) -> ChatsUnavailableError:
         return ChatsUnavailableError(

@@ -22,6 +22,7 @@ from app.api.deps import Gate, Lib, Limited, current
 from app.api.errors import error_body
 from app.api.observe import Observer
 from app.api.schemas import ChatRequest
+from app.lang import detect_lang
 from app.library import DEFAULT, Library
 from app.llm.base import Message
 from ingest.errors import InputError, NotesQAError, NotFoundError
@@ -132,10 +133,15 @@ class ChunkEvents:
         if not isinstance(item, Answer):
             self._streamed += item
             return [self._chunk({"content": item})]
-        # A refusal or a checked answer replaces what was streamed: send the difference
-        # when it only appends, else the final text once more.
+        # A refusal or a checked answer replaces what was streamed. A delta can only
+        # append, so: the difference when the final text extends what was streamed, else
+        # the final text under a line saying what happened to the streamed one, as the
+        # CLI prints it; a client must never end on words the checks withdrew.
         streamed = self._streamed
-        rest = item.answer[len(streamed) :] if item.answer.startswith(streamed) else ""
+        if item.answer.startswith(streamed):
+            rest = item.answer[len(streamed) :]
+        else:
+            rest = f"\n\n{_correction(item)}\n{item.answer}"
         out = [self._chunk({"content": rest})] if rest else []
         return [*out, self._chunk({}, "stop", **_extra(item))]
 
@@ -144,6 +150,17 @@ class ChunkEvents:
 
     def end(self) -> list[str]:
         return [sse.event("[DONE]")]
+
+
+_CORRECTIONS = {
+    "zh": ("（以上流式输出的回答已撤回：笔记不支持）", "（已根据笔记核对：）"),
+    "en": ("(withdrawn: not supported by the notes)", "(checked against the notes:)"),
+}
+
+
+def _correction(answer: Answer) -> str:
+    withdrawn, checked = _CORRECTIONS["zh" if detect_lang(answer.answer) == "zh" else "en"]
+    return withdrawn if answer.refused else checked
 
 
 def _extra(answer: Answer) -> dict[str, Any]:

@@ -229,12 +229,29 @@ class ChatMessage(BaseModel):
 
 
 class ChatRequest(Body):
+    # Other OpenAI options are accepted and have no effect (the knowledge base's settings
+    # decide how it answers: max_tokens, temperature, stop, seed...); the ones whose
+    # answer would be something notesqa never gives are refused instead of ignored.
     model_config = ConfigDict(extra="allow")
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: bool = Field(False, strict=True)  # "yes" is no boolean
     max_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
+    n: int = 1
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
+    response_format: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _answers_notesqa_can_give(self) -> ChatRequest:
+        if self.n != 1:
+            raise ValueError("n: notesqa gives one answer per question (n must be 1)")
+        if self.tools or self.functions:
+            raise ValueError("tools: notesqa answers from the knowledge base and calls no tools")
+        if self.response_format and self.response_format.get("type") not in (None, "text"):
+            raise ValueError("response_format: notesqa answers in text only")
+        return self
 
 
 # Conversations kept on the server (app.chat_store).

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from live import Server, sse_events
 
+from app.lang import refusal
 from app.llm.base import GenerationRequest
 from app.settings import Settings
 
@@ -130,6 +131,26 @@ def test_invented_answer_is_refused_by_the_grounding_check(server: Server, scrip
     assert reply["refusal"]["scores"]["grounding"] == reply["grounding"]
 
 
+def test_an_openai_stream_ends_on_the_refusal_not_on_the_withdrawn_words(
+    server: Server, scripted: Any
+) -> None:
+    import openai
+
+    invented = "ChatGLM2-6B 改进了量子退火调度器与蛋白质折叠预测，并支持火星通信[1]。"
+    scripted.reply = invented
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+    chunks = list(
+        client.chat.completions.create(
+            model="notesqa", messages=[{"role": "user", "content": ANSWERABLE}], stream=True
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    # The words came as they were made; the checks' verdict follows them, said as such.
+    assert text.startswith(invented)
+    assert text.endswith("（以上流式输出的回答已撤回：笔记不支持）\n" + refusal("zh"))
+    assert (chunks[-1].model_extra or {})["refusal"]["stage"] == "grounding"
+
+
 def test_history_rewrites_the_follow_up(server: Server, scripted: Any) -> None:
     def reply(request: GenerationRequest) -> str:
         if "Rewrite the user's last question" in request.messages[0].content:
@@ -190,6 +211,28 @@ def test_bad_ask_requests(server: Server, body: dict[str, Any], status: int, cod
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ({"n": 2}, "n must be 1"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "calls no tools"),
+        ({"response_format": {"type": "json_object"}}, "text only"),
+        ({"stream": "yes"}, "stream"),
+    ],
+)
+def test_openai_options_notesqa_cannot_honour_are_refused(
+    server: Server, option: dict[str, Any], says: str
+) -> None:
+    body = {"model": "notesqa", "messages": [{"role": "user", "content": ANSWERABLE}], **option}
+    reply = httpx.post(f"{server.url}/v1/chat/completions", json=body, timeout=30)
+    assert reply.status_code == 422 and says in reply.json()["error"]["message"], reply.text
+    # What it answers the same whatever they say is accepted (the settings decide).
+    fine = body | {"n": 1, "tools": None, "response_format": None, "stream": False}
+    fine |= {"temperature": 1.5, "max_tokens": 5, "stop": ["。"], "seed": 7}
+    ok = httpx.post(f"{server.url}/v1/chat/completions", json=fine, timeout=30)
+    assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"] == GROUNDED
 
 
 def test_malformed_json_and_unknown_model(server: Server) -> None:

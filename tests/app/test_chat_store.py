@@ -4,6 +4,7 @@ evaluation items that `notesqa eval` loads (app.feedback_export)."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,15 @@ def test_a_damaged_or_newer_file_is_unavailable_not_a_crash(tmp_path: Path) -> N
         db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY)")
     with pytest.raises(ChatsUnavailableError, match="no such column"):
         ChatStore(odd).conversations("")
+
+
+def test_a_file_deleted_from_outside_is_made_again(tmp_path: Path) -> None:
+    """`notesqa kb delete` then `kb create` while a server runs: the server's store finds
+    a new, empty file under the same name, and makes its tables again."""
+    path = tmp_path / "team" / "conversations.sqlite"
+    store = ChatStore(path)
+    store.create("", "第一个")
+    shutil.rmtree(tmp_path / "team")
+    assert store.conversations("") == []
+    assert store.create("", "第二个").title == "第二个"
+    assert [c.title for c in store.conversations("")] == ["第二个"]
