@@ -5,7 +5,7 @@
 
 import { BrowserChats, ServerChats } from "./chat_stores.js";
 import { t } from "./i18n.js";
-import { h } from "./util.js";
+import { h, redraw } from "./util.js";
 
 const OPEN_KEY = "notesqa.chat."; // + kb: the conversation open in this browser
 
@@ -199,7 +199,7 @@ export function initChats({ onOpen }) {
   }
 
   function draw() {
-    ui.list.replaceChildren(...state.items.map(item));
+    redraw(ui.list, state.items.map(item), "convo__"); // drawn again when a turn is kept
     const empty = !state.items.length;
     if (empty || ui.state.dataset.kind !== "error") {
       ui.state.textContent = empty ? t("chatsEmpty") : "";

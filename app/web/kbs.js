@@ -5,7 +5,7 @@
 // in the page's address or in localStorage.
 
 import { formatDate, t } from "./i18n.js";
-import { getJson, h } from "./util.js";
+import { getJson, h, redraw } from "./util.js";
 
 const KB_KEY = "notesqa.kb";
 const TOKEN_KEY = "notesqa.adminToken";
@@ -102,7 +102,7 @@ export function initKnowledgeBases({ onChange, onDocuments = () => {} }) {
         [...titles].some(([source, title]) => state.titles.get(source) !== title);
       state.titles = titles;
       if (changed) onDocuments();
-      ui.list.replaceChildren(...documents.map(documentItem));
+      redraw(ui.list, documents.map(documentItem), "doc__"); // opening the drawer reloads it
       ui.state.hidden = documents.length > 0;
       ui.state.textContent = documents.length ? "" : t(state.admin ? "documentsEmptyAdmin" : "documentsEmpty");
       ui.state.classList.remove("kb__state--error");

@@ -17,6 +17,24 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * `list.replaceChildren(...items)`, keeping a keyboard user's focus: lists are drawn again
+ * when the server's state changes (a turn kept, a document list reloaded), and a focused
+ * button that is replaced drops the focus to <body>, out of a drawer that holds it. The
+ * same control (its `prefix`-named class) of the same row (`data-id`) gets it back; if
+ * that one is gone, the list's first button.
+ */
+export function redraw(list, items, prefix) {
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const id = focused?.closest("[data-id]")?.dataset.id;
+  const kind = [...(focused?.classList ?? [])].find((name) => name.startsWith(prefix));
+  list.replaceChildren(...items);
+  if (!focused) return;
+  const row = id ? list.querySelector(`[data-id="${CSS.escape(id)}"]`) : null;
+  const again = (kind && row?.querySelector(`.${CSS.escape(kind)}`)) || list.querySelector("button");
+  again?.focus();
+}
+
 /** `text` on one line, clipped to `n` characters (code points) with "…". */
 export function clip(text, n) {
   const chars = Array.from(String(text ?? "").replace(/\s+/g, " ").trim());

@@ -6,12 +6,13 @@ open drawers and dialogs hold the focus; citations and answers have names of the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 pytestmark = pytest.mark.browser
 
@@ -139,3 +140,35 @@ def test_citations_and_answers_have_names_of_their_own(open_page: Callable[..., 
     title = page.locator(f"#kb-list .doc__name[title='{source}']").inner_text()
     assert title and title != source
     expect(cite).to_have_attribute("aria-label", f"出处 {cite.inner_text()}：{title}")
+
+
+def test_a_redrawn_conversation_list_keeps_the_keyboard_focus(
+    open_page: Callable[..., Page],
+) -> None:
+    """The list is drawn again when a turn has been kept; a keyboard user's focus on one
+    of its buttons stays there (it fell to <body>, out of the drawer that holds it: the
+    drawer test above failed so once, when the save came late)."""
+    page = open_page()
+    ask(page, ANSWERED, 1)
+    # Kept (its feedback buttons turn on), so the route below holds the next save only.
+    last = page.locator("#conversation .msg--assistant").last
+    expect(last.locator(".feedback__button").first).to_be_enabled()
+    held: list[Route] = []
+    turns = re.compile(r"/api/conversations/[^/?]+/turns\?")
+    page.route(
+        turns,
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
+    ask(page, REFUSED, 2)
+    for _ in range(100):  # the page sends the save once the answer is done
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1
+    page.locator("#chat-list .convo__rename").first.focus()
+    page.evaluate("document.querySelector('#chat-list li').dataset.before = '1'")
+    held[0].continue_()
+    page.unroute(turns)
+    expect(page.locator("#chat-list li[data-before]")).to_have_count(0)  # drawn again
+    # The same button of the same conversation (the one just used: first) has the focus.
+    expect(page.locator("#chat-list .convo__rename").first).to_be_focused()
