@@ -205,22 +205,13 @@ class Library:
             if served is not None:
                 served.unload()
             store.remove()
-        if purge_documents and folder is not None and made:
+        if folder is None:
+            return Deletion(None)
+        if purge_documents and made:
             shutil.rmtree(folder, ignore_errors=True)
             return Deletion(folder, documents_removed=True)
-        kept = purge_documents and folder is not None  # purge asked, the folder not ours
-        if folder is None or not _within(folder, self.settings.docs_dir):
-            return Deletion(folder, purge_refused=kept)
-        try:
-            (folder / LEFT_OUT).write_text(
-                f"Knowledge base {name!r} was deleted on {now_iso()} and its documents kept: "
-                "notesqa's default knowledge base leaves this folder out while this file "
-                "is here.\n",
-                encoding="utf-8",
-            )
-        except OSError:  # gone already, or read-only: nothing is marked
-            return Deletion(folder, purge_refused=kept)
-        return Deletion(folder, left_out_of_default=True, purge_refused=kept)
+        marked = _within(folder, self.settings.docs_dir) and _mark_left_out(folder, name)
+        return Deletion(folder, left_out_of_default=marked, purge_refused=purge_documents)
 
     # ------------------------------------------------------------ serving
 
@@ -308,6 +299,21 @@ class Library:
             ocr=ocr_from(settings),
             embedding_spec=spec or embedding_spec(settings),
         )
+
+
+def _mark_left_out(folder: Path, name: str) -> bool:
+    """Mark a deleted knowledge base's kept folder ``LEFT_OUT`` of the default one's
+    builds; False when it cannot be (gone already, or read-only)."""
+    try:
+        (folder / LEFT_OUT).write_text(
+            f"Knowledge base {name!r} was deleted on {now_iso()} and its documents kept: "
+            "notesqa's default knowledge base leaves this folder out while this file "
+            "is here.\n",
+            encoding="utf-8",
+        )
+    except OSError:
+        return False
+    return True
 
 
 def _within(path: Path, folder: Path) -> bool:

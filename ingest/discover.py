@@ -45,9 +45,10 @@ def folder_files(
     files: list[Path] = []
     left_out: list[tuple[str, str]] = []
     for p in found:
-        if any(part.startswith(".") for part in p.relative_to(folder).parts):
+        relative = p.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
             continue
-        if not _utf8_name(p.relative_to(folder)):
+        if not _utf8_name(relative):
             left_out.append((shown(p), NOT_UTF8))
             continue
         if p.is_symlink():
